@@ -1,0 +1,534 @@
+"""Loading, validating and indexing the knowledge base (``knowledge/*.yaml``).
+
+``load()`` reads every YAML file under the knowledge directory (and optional overlay directories),
+validates each record against :mod:`advisor.schema`, cross-checks references between records and
+builds the indices the advisor needs. Every problem found is collected and raised together as a
+:class:`~advisor.errors.KnowledgeError` whose lines read ``path:line:col: field: message``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import schema as S
+from .errors import KnowledgeError, SchemaProblem
+from .yamlio import MDict, MList, YamlProblem, load_file
+
+SHIPPED = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+@dataclass
+class Located:
+    """Where a record (or one of its fields) was defined."""
+
+    path: str
+    line: int
+    col: int
+
+
+@dataclass
+class Knowledge:
+    references: dict[str, dict] = field(default_factory=dict)
+    evidence: dict[str, dict] = field(default_factory=dict)
+    trials: dict[str, dict] = field(default_factory=dict)
+    diseases: dict[str, dict] = field(default_factory=dict)
+    categories: dict[str, dict] = field(default_factory=dict)
+    sources: dict[str, dict] = field(default_factory=dict)
+    routes: dict[str, dict] = field(default_factory=dict)
+    engineering: dict[str, dict] = field(default_factory=dict)
+    weights: dict[str, Any] = field(default_factory=dict)
+    where: dict[tuple[str, str], Located] = field(default_factory=dict)
+    dirs: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    # indices (filled by _index)
+    cite_index: dict[tuple[str, int], str] = field(default_factory=dict)
+    evidence_by_disease: dict[str, list[str]] = field(default_factory=dict)
+    children: dict[str, list[str]] = field(default_factory=dict)
+    diseases_by_category: dict[str, list[str]] = field(default_factory=dict)
+    evidence_by_reference: dict[str, list[str]] = field(default_factory=dict)
+    strength: dict[str, int] = field(default_factory=dict)
+
+    def section(self, name: str) -> dict[str, dict]:
+        return getattr(self, name)
+
+    def resolve_cite(self, token: str) -> str | None:
+        """``cai2020:76`` -> reference key; ``cai2020`` -> ``cai2020``; a key -> itself."""
+        m = S.CITE_RE.match(token)
+        if not m:
+            return None
+        review, num, key = m.groups()
+        if key:
+            return key if key in self.references else None
+        if num is None:
+            return review if review in self.references else None
+        return self.cite_index.get((review, int(num)))
+
+    def citations(self, record: dict) -> list[str]:
+        """The reference keys a record cites, in the order written, without repeats."""
+        out: list[str] = []
+        for tok in record.get("cites") or ():
+            key = self.resolve_cite(tok)
+            if key and key not in out:
+                out.append(key)
+        return out
+
+    def source_ancestors(self, source: str) -> list[str]:
+        out, cur = [], self.sources.get(source, {}).get("parent")
+        while cur and cur not in out:
+            out.append(cur)
+            cur = self.sources.get(cur, {}).get("parent")
+        return out
+
+    def disease_ancestors(self, disease: str) -> list[str]:
+        out, cur = [], self.diseases.get(disease, {}).get("parent")
+        while cur and cur not in out:
+            out.append(cur)
+            cur = self.diseases.get(cur, {}).get("parent")
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*.yaml") if p.is_file())
+
+
+def _display(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - different drive on Windows
+        return str(path)
+    return rel if not rel.startswith("..") else str(path)
+
+
+class _Collector:
+    def __init__(self):
+        self.problems: list[SchemaProblem] = []
+
+    def add(self, path: str, line: int, col: int, fld: str, msg: str):
+        self.problems.append(SchemaProblem(path, line, col, fld, msg))
+
+
+def _mark_of(container, key) -> tuple[int, int]:
+    if isinstance(container, MDict) and key in container.marks:
+        return container.marks[key]
+    if isinstance(container, MList) and isinstance(key, int) and key < len(container.marks):
+        return container.marks[key]
+    return getattr(container, "mark", (1, 1))
+
+
+def _check_value(fspec: S.Field, value, rec, name, path, col: _Collector) -> bool:
+    line, c = _mark_of(rec, name)
+
+    def bad(msg):
+        col.add(path, line, c, name, msg)
+        return False
+
+    kind = fspec.kind
+    if kind in ("str", "nullable-str"):
+        if value is None and kind == "nullable-str":
+            return True
+        if not isinstance(value, str) or not value.strip():
+            return bad("must be a non-empty string")
+    elif kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return bad(f"must be a whole number, got {value!r}")
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            return bad(f"must be true or false, got {value!r}")
+    elif kind in ("id", "nullable-id"):
+        if value is None and kind == "nullable-id":
+            return True
+        if not isinstance(value, str) or not S.ID_RE.match(value):
+            return bad(f"must be a lower-case kebab-case id, got {value!r}")
+    elif kind == "key":
+        if not isinstance(value, str) or not S.ID_RE.match(value):
+            return bad(f"must be a lower-case key of letters, digits and dashes, got {value!r}")
+    elif kind == "enum":
+        if value not in fspec.enum:
+            return bad(f"must be one of {', '.join(fspec.enum)}; got {value!r}")
+    elif kind in ("idlist", "strlist", "enumlist", "cites"):
+        if not isinstance(value, list):
+            return bad("must be a list")
+        ok = True
+        for i, item in enumerate(value):
+            il, ic = _mark_of(value, i)
+            if kind == "idlist" and (not isinstance(item, str) or not S.ID_RE.match(item)):
+                col.add(path, il, ic, name, f"item {i + 1} must be an id, got {item!r}")
+                ok = False
+            elif kind == "strlist" and (not isinstance(item, str) or not item.strip()):
+                col.add(path, il, ic, name, f"item {i + 1} must be a non-empty string")
+                ok = False
+            elif kind == "enumlist" and item not in fspec.enum:
+                col.add(path, il, ic, name,
+                        f"item {i + 1} must be one of {', '.join(fspec.enum)}; got {item!r}")
+                ok = False
+            elif kind == "cites" and (not isinstance(item, str) or not S.CITE_RE.match(item)):
+                col.add(path, il, ic, name,
+                        f"item {i + 1} must be 'heo2018', 'cai2020', 'REVIEW:N' or a reference key; got {item!r}")
+                ok = False
+        if kind == "cites" and not value:
+            return bad("needs at least one citation")
+        return ok
+    elif kind == "cited_in":
+        if not isinstance(value, dict):
+            return bad("must be a mapping of review key to reference number")
+        for k, v in value.items():
+            if k not in S.REVIEWS or isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                return bad(f"entry {k!r}: must map heo2018/cai2020 to a reference number")
+    elif kind == "also_numbered":
+        if not isinstance(value, dict) or not all(
+            k in S.REVIEWS and isinstance(v, list) and all(isinstance(n, int) for n in v)
+            for k, v in value.items()
+        ):
+            return bad("must map heo2018/cai2020 to a list of reference numbers")
+    elif kind == "versus":
+        if not isinstance(value, list):
+            return bad("must be a list")
+        for i, item in enumerate(value):
+            il, ic = _mark_of(value, i)
+            keys = set(item) if isinstance(item, dict) else set()
+            axis = keys & {"source", "vesicle", "species"}
+            if len(axis) != 1 or keys - {"source", "vesicle", "species", "outcome"} or item.get("outcome") not in S.OUTCOMES:
+                col.add(path, il, ic, name,
+                        f"item {i + 1} must be {{source|vesicle|species: X, outcome: better|worse|similar}}")
+                ok = False
+                continue
+        return True
+    elif kind == "properties":
+        if not isinstance(value, list):
+            return bad("must be a list")
+        for i, prop in enumerate(value):
+            il, ic = _mark_of(value, i)
+            if not isinstance(prop, dict):
+                col.add(path, il, ic, name, f"item {i + 1} must be a mapping")
+                continue
+            _check_record(prop, S.PROPERTY_FIELDS, path, col, prefix=f"{name}[{i + 1}].")
+    return True
+
+
+def _check_record(rec, spec: dict[str, S.Field], path: str, col: _Collector, prefix: str = "") -> bool:
+    ok = True
+    line, c = getattr(rec, "mark", (1, 1))
+    for name in rec:
+        if name not in spec:
+            ln, cc = _mark_of(rec, name)
+            known = ", ".join(spec)
+            col.add(path, ln, cc, prefix + str(name), f"unknown field (known: {known})")
+            ok = False
+    for name, fspec in spec.items():
+        if name not in rec:
+            if fspec.required:
+                col.add(path, line, c, prefix + name, "required field is missing")
+                ok = False
+            continue
+        before = len(col.problems)
+        _check_value(fspec, rec[name], rec, name, path, col)
+        if len(col.problems) > before:
+            for i in range(before, len(col.problems)):
+                p = col.problems[i]
+                if prefix and not p.field.startswith(prefix):
+                    col.problems[i] = SchemaProblem(p.path, p.line, p.col, prefix + p.field, p.message)
+            ok = False
+    return ok
+
+
+def _merge_weights(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge_weights(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _check_weights(w, path: str, col: _Collector):
+    line, c = getattr(w, "mark", (1, 1))
+    for grp, keys in S.WEIGHT_GROUPS.items():
+        g = w.get(grp)
+        if not isinstance(g, dict):
+            col.add(path, line, c, f"weights.{grp}", "required mapping is missing")
+            continue
+        for k in keys:
+            v = g.get(k)
+            if k not in g:
+                gl, gc = getattr(g, "mark", (line, c))
+                col.add(path, gl, gc, f"weights.{grp}.{k}", "required weight is missing")
+            elif isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+                kl, kc = _mark_of(g, k)
+                col.add(path, kl, kc, f"weights.{grp}.{k}", f"must be a number from 0 to 1, got {v!r}")
+        for k in g:
+            if k not in keys:
+                kl, kc = _mark_of(g, k)
+                col.add(path, kl, kc, f"weights.{grp}.{k}", f"unknown weight (known: {', '.join(keys)})")
+    for k in S.WEIGHT_SCALARS:
+        v = w.get(k)
+        kl, kc = _mark_of(w, k)
+        if k == "category_limit":
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                col.add(path, kl, kc, f"weights.{k}", f"must be a whole number >= 0, got {v!r}")
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            col.add(path, kl, kc, f"weights.{k}", f"must be a number from 0 to 1, got {v!r}")
+    rules = w.get("rules")
+    if not isinstance(rules, dict):
+        col.add(path, line, c, "weights.rules", "required mapping of rule id to certainty factor is missing")
+    else:
+        for k, v in rules.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not -1 <= v <= 1:
+                kl, kc = _mark_of(rules, k)
+                col.add(path, kl, kc, f"weights.rules.{k}", f"must be a number from -1 to 1, got {v!r}")
+    for k in w:
+        if k not in S.WEIGHT_GROUPS and k not in S.WEIGHT_SCALARS and k != "rules":
+            kl, kc = _mark_of(w, k)
+            col.add(path, kl, kc, f"weights.{k}", "unknown weight group")
+
+
+def load(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = ()) -> Knowledge:
+    """Load and validate the knowledge base; raise KnowledgeError listing every problem."""
+    base = Path(kb_dir) if kb_dir else SHIPPED
+    dirs = [base, *(Path(e) for e in extra)]
+    col = _Collector()
+    kb = Knowledge()
+    raw_weights: list[tuple[str, dict]] = []
+    files: list[str] = []
+    for d in dirs:
+        if not d.is_dir():
+            col.add(_display(d), 1, 1, "kb", "knowledge directory not found")
+            continue
+        found = _yaml_files(d)
+        if not found:
+            col.add(_display(d), 1, 1, "kb", "no *.yaml files in this directory")
+        for path in found:
+            shown = _display(path)
+            files.append(shown)
+            try:
+                doc = load_file(path)
+            except YamlProblem as exc:
+                col.add(shown, exc.line, exc.col, "yaml", exc.message)
+                continue
+            except OSError as exc:
+                col.add(shown, 1, 1, "file", f"cannot read: {exc.strerror}")
+                continue
+            if doc is None:
+                continue
+            if not isinstance(doc, dict):
+                col.add(shown, 1, 1, "document", "top level must be a mapping of section names")
+                continue
+            for section, body in doc.items():
+                sl, sc = _mark_of(doc, section)
+                if section == "weights":
+                    if not isinstance(body, dict):
+                        col.add(shown, sl, sc, "weights", "must be a mapping")
+                    else:
+                        raw_weights.append((shown, body))
+                    continue
+                if section not in S.SECTIONS:
+                    known = ", ".join([*S.SECTIONS, "weights"])
+                    col.add(shown, sl, sc, str(section), f"unknown section (known: {known})")
+                    continue
+                if not isinstance(body, list):
+                    col.add(shown, sl, sc, section, "must be a list of records")
+                    continue
+                spec = S.SECTIONS[section]
+                idf = S.ID_FIELD[section]
+                store = kb.section(section)
+                for i, rec in enumerate(body):
+                    rl, rc = _mark_of(body, i)
+                    if not isinstance(rec, dict):
+                        col.add(shown, rl, rc, section, f"item {i + 1} must be a mapping")
+                        continue
+                    _check_record(rec, spec, shown, col)
+                    rid = rec.get(idf)
+                    if not isinstance(rid, str):
+                        continue
+                    if rid in store:
+                        first = kb.where[(section, rid)]
+                        il, ic = _mark_of(rec, idf)
+                        col.add(shown, il, ic, idf,
+                                f"duplicate id {rid!r} (first defined at {first.path}:{first.line})")
+                        continue
+                    store[rid] = rec
+                    kb.where[(section, rid)] = Located(shown, rl, rc)
+    kb.dirs = tuple(str(d) for d in dirs)
+    kb.files = tuple(files)
+    if not raw_weights:
+        col.add(_display(base), 1, 1, "weights", "no 'weights' section found in the knowledge base")
+    else:
+        merged: dict = {}
+        for shown, w in raw_weights:
+            merged = _merge_weights(merged, w)
+        _check_weights_located(raw_weights, merged, col)
+        kb.weights = merged
+    if not col.problems:
+        _cross_check(kb, col)
+    if col.problems:
+        raise KnowledgeError(col.problems)
+    _index(kb)
+    return kb
+
+
+def _check_weights_located(raw, merged, col):
+    # Validate the merged result, but attribute each problem to the file that set the value last.
+    sub = _Collector()
+    first_path, first = raw[0]
+    _check_weights(merged if len(raw) > 1 else first, first_path, sub)
+    if len(raw) == 1:
+        col.problems.extend(sub.problems)
+        return
+    for p in sub.problems:
+        keys = p.field.split(".")[1:]
+        path, line, c = first_path, p.line, p.col
+        for shown, w in raw:
+            node = w
+            for k in keys[:-1]:
+                node = node.get(k) if isinstance(node, dict) else None
+            if isinstance(node, dict) and keys and keys[-1] in node:
+                path = shown
+                line, c = _mark_of(node, keys[-1])
+        col.add(path, line, c, p.field, p.message)
+
+
+def _cross_check(kb: Knowledge, col: _Collector):
+    # cite index first: (review, number) -> key
+    for key, ref in kb.references.items():
+        loc = kb.where[("references", key)]
+        numbers = [(r, n) for r, n in ref["cited_in"].items()]
+        for r, ns in (ref.get("also_numbered") or {}).items():
+            numbers.extend((r, n) for n in ns)
+        for r, n in numbers:
+            other = kb.cite_index.get((r, n))
+            if other and other != key:
+                col.add(loc.path, loc.line, loc.col, "cited_in",
+                        f"{r} [{n}] is already the number of reference {other!r}")
+            kb.cite_index[(r, n)] = key
+
+    def where(section, rid, fld):
+        loc = kb.where[(section, rid)]
+        rec = kb.section(section)[rid]
+        line, c = _mark_of(rec, fld) if fld in rec else (loc.line, loc.col)
+        return loc.path, line, c
+
+    def check_ref(section, rid, fld, value, target):
+        if value is None:
+            return
+        if value not in kb.section(target):
+            path, line, c = where(section, rid, fld)
+            col.add(path, line, c, fld, f"unknown {_LABEL[target]} id {value!r}"
+                    + _did_you_mean(value, kb.section(target)))
+
+    def check_cites(section, rid, rec):
+        for tok in rec.get("cites") or ():
+            if kb.resolve_cite(tok) is None:
+                path, line, c = where(section, rid, "cites")
+                m = S.CITE_RE.match(tok)
+                if m and m.group(2):
+                    col.add(path, line, c, "cites", f"no reference numbered {m.group(2)} in {m.group(1)}")
+                else:
+                    col.add(path, line, c, "cites", f"unknown reference {tok!r}")
+
+    for sec in ("sources", "routes", "engineering"):
+        for rid, rec in kb.section(sec).items():
+            check_cites(sec, rid, rec)
+            for prop in rec.get("properties") or ():
+                for tok in prop.get("cites") or ():
+                    if kb.resolve_cite(tok) is None:
+                        path, line, c = where(sec, rid, "properties")
+                        col.add(path, line, c, "properties.cites", f"unknown reference {tok!r}")
+            if sec == "sources":
+                check_ref(sec, rid, "parent", rec.get("parent"), "sources")
+            for cat in rec.get("reaches") or ():
+                check_ref(sec, rid, "reaches", cat, "categories")
+            for cat in rec.get("fits") or ():
+                check_ref(sec, rid, "fits", cat, "categories")
+            if sec == "engineering" and not any(rid.startswith(p + "-") for p in S.ENGINEERING_PREFIXES):
+                path, line, c = where(sec, rid, "id")
+                col.add(path, line, c, "id",
+                        f"engineering ids start with a category word ({', '.join(S.ENGINEERING_PREFIXES)}): {rid!r}")
+        # parent cycles
+    for rid in kb.sources:
+        if rid in kb.source_ancestors(rid):
+            path, line, c = where("sources", rid, "parent")
+            col.add(path, line, c, "parent", f"parent chain of {rid!r} loops back to itself")
+    for rid, rec in kb.diseases.items():
+        check_ref("diseases", rid, "parent", rec.get("parent"), "diseases")
+        for cat in rec.get("categories") or ():
+            check_ref("diseases", rid, "categories", cat, "categories")
+        kinds = {kb.categories[c]["kind"] for c in rec.get("categories") or () if c in kb.categories}
+        if not kinds & {"organ-system", "process"}:
+            path, line, c = where("diseases", rid, "categories")
+            col.add(path, line, c, "categories", "a disease needs at least one organ-system or process category")
+        if rid in kb.disease_ancestors(rid):
+            path, line, c = where("diseases", rid, "parent")
+            col.add(path, line, c, "parent", f"parent chain of {rid!r} loops back to itself")
+    for rid, rec in kb.evidence.items():
+        check_ref("evidence", rid, "source", rec.get("source"), "sources")
+        check_ref("evidence", rid, "disease", rec.get("disease"), "diseases")
+        check_ref("evidence", rid, "route", rec.get("route"), "routes")
+        for e in rec.get("engineering") or ():
+            check_ref("evidence", rid, "engineering", e, "engineering")
+        for v in rec.get("versus") or ():
+            if "source" in v and v["source"] not in kb.sources:
+                path, line, c = where("evidence", rid, "versus")
+                col.add(path, line, c, "versus", f"unknown source id {v['source']!r}")
+        if rec.get("trial") is not None and rec["trial"] not in kb.trials:
+            check_ref("evidence", rid, "trial", rec["trial"], "trials")
+        t2 = rec.get("table2")
+        if t2 is not None and not 1 <= t2 <= 26:
+            path, line, c = where("evidence", rid, "table2")
+            col.add(path, line, c, "table2", f"Cai 2020 Table 2 has rows 1 to 26, got {t2}")
+        check_cites("evidence", rid, rec)
+    for rid, rec in kb.trials.items():
+        check_ref("trials", rid, "source", rec.get("source"), "sources")
+        check_ref("trials", rid, "disease", rec.get("disease"), "diseases")
+        check_ref("trials", rid, "route", rec.get("route"), "routes")
+        check_cites("trials", rid, rec)
+
+
+_LABEL = {"sources": "source", "routes": "route", "engineering": "engineering option",
+          "diseases": "disease", "categories": "category", "trials": "trial", "evidence": "evidence"}
+
+
+def _did_you_mean(value: str, pool) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(value, list(pool), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def _index(kb: Knowledge):
+    w = kb.weights
+    by_disease: dict[str, list[str]] = defaultdict(list)
+    by_ref: dict[str, list[str]] = defaultdict(list)
+    for eid, ev in kb.evidence.items():
+        by_disease[ev["disease"]].append(eid)
+        cites = kb.citations(ev)
+        for key in cites:
+            by_ref[key].append(eid)
+        weighty = [k for k in cites if not kb.references[k].get("mismatch")]
+        factor = (w["model"][ev["model"]] * w["species"][ev["species"]] * w["vesicle"][ev["vesicle"]])
+        kb.strength[eid] = int(round(factor * 1000)) if weighty else 0
+    kb.evidence_by_disease = {k: sorted(v) for k, v in by_disease.items()}
+    kb.evidence_by_reference = {k: sorted(v) for k, v in by_ref.items()}
+    children: dict[str, list[str]] = defaultdict(list)
+    by_cat: dict[str, list[str]] = defaultdict(list)
+    for did, d in kb.diseases.items():
+        if d.get("parent"):
+            children[d["parent"]].append(did)
+        for cat in d["categories"]:
+            by_cat[cat].append(did)
+    kb.children = {k: sorted(v) for k, v in children.items()}
+    kb.diseases_by_category = {k: sorted(v) for k, v in by_cat.items()}
+
+
+@lru_cache(maxsize=8)
+def load_cached(kb_dir: str | None = None, extra: tuple[str, ...] = ()) -> Knowledge:
+    return load(kb_dir, extra)

@@ -1,0 +1,132 @@
+"""Rendering advice: JSON (the contract), Markdown, and a Rich view for the terminal.
+
+Every piece of data shown through Rich markup is escaped. The disclaimer is in every format.
+"""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .consult import AXES, Advice
+from .scoring import words
+
+TITLES = {"sources": "MSC sources", "routes": "Administration routes", "engineering": "Engineering options"}
+
+
+def to_json(obj) -> str:
+    """Deterministic JSON: sorted keys where we do not control order, fixed separators."""
+    return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def cite_label(kb, key: str) -> str:
+    """"Cai et al. 2020 [76] -> Thomi G et al. 2019, Cells" style."""
+    ref = kb.references.get(key)
+    if ref is None:
+        return key
+    if key in ("heo2018", "cai2020"):
+        return {"heo2018": "Heo & Kim 2018", "cai2020": "Cai et al. 2020"}[key]
+    first = ref["authors"].split(",")[0].strip()
+    multi = "," in ref["authors"]
+    who = f"{first} et al." if multi else first
+    via = []
+    for review, n in sorted(ref["cited_in"].items()):
+        via.append(f"{'Heo & Kim 2018' if review == 'heo2018' else 'Cai et al. 2020'} [{n}]")
+    head = "; ".join(via)
+    tail = f"{who} {ref['year']}, {ref['journal']}"
+    return f"{head} -> {tail}" if head else tail
+
+
+def _top_citations(rec, n=2) -> list[str]:
+    out: list[str] = []
+    for c in rec.support:
+        for k in c.citations:
+            if k not in out:
+                out.append(k)
+    return out[:n]
+
+
+def markdown(kb, adv: Advice, top: int | None = None) -> str:
+    res = adv.resolution
+    lines = [f"# MSC-EV advice: {res.name}", ""]
+    lines.append(f"Query: `{adv.text}` -> `{res.id}` (matched by {res.matched_by})")
+    cons = adv.constraints.as_json()
+    active = {k: v for k, v in cons.items() if v}
+    if active:
+        lines.append("Constraints: " + ", ".join(f"{k}={v}" for k, v in active.items()))
+    lines += ["", f"> {adv.disclaimer}", ""]
+    for axis in AXES:
+        lines += [f"## {TITLES[axis]}", ""]
+        recs = adv.recs[axis][:top] if top else adv.recs[axis]
+        if not recs:
+            lines += ["_No candidates._", ""]
+            continue
+        lines += ["| # | id | name | score | level | key citations |", "|---|---|---|---|---|---|"]
+        for r in recs:
+            cites = "; ".join(cite_label(kb, k) for k in _top_citations(r))
+            lines.append(f"| {r.rank} | `{r.id}` | {r.name} | {r.score:.3f} | {r.level or '-'} | {cites} |")
+        lines.append("")
+    if adv.cautions:
+        lines += ["## Cautions", ""]
+        lines += [f"- **{c['id']}**: {c['text']}" for c in adv.cautions]
+        lines.append("")
+    if adv.excluded:
+        lines += ["## Excluded", ""]
+        lines += [f"- {x['axis']} `{x['id']}`: {x['reason']} (rule `{x['rule']}`)" for x in adv.excluded]
+        lines.append("")
+    lines += ["## References", ""]
+    for k in adv.references:
+        ref = adv.references[k]
+        lines.append(f"- `{k}`: {ref['authors']} {ref['title']}. {ref['journal']} {ref['year']}. ({cite_label(kb, k)})")
+    lines += ["", f"_{adv.disclaimer}_", ""]
+    return "\n".join(lines)
+
+
+def rich_view(kb, adv: Advice, top: int | None = 5):
+    res = adv.resolution
+    parts = []
+    head = Text.assemble(("MSC-EV advice: ", "bold"), (res.name, "bold cyan"),
+                         f"  ({res.id}, matched by {res.matched_by})")
+    parts.append(head)
+    cons = {k: v for k, v in adv.constraints.as_json().items() if v}
+    if cons:
+        parts.append(Text("constraints: " + ", ".join(f"{k}={v}" for k, v in cons.items()), style="dim"))
+    for axis in AXES:
+        table = Table(title=TITLES[axis], title_justify="left", expand=False, show_lines=False)
+        table.add_column("#", justify="right")
+        table.add_column("id")
+        table.add_column("score", justify="right")
+        table.add_column("certainty")
+        table.add_column("level")
+        table.add_column("key citations")
+        recs = adv.recs[axis][:top] if top else adv.recs[axis]
+        for r in recs:
+            style = "red" if r.score < 0 else None
+            table.add_row(str(r.rank), escape(r.id), f"{r.score:.3f}", words(r.score), escape(r.level or "-"),
+                          escape("; ".join(cite_label(kb, k) for k in _top_citations(r))), style=style)
+        if not recs:
+            table.add_row("-", "no candidates", "", "", "", "")
+        more = len(adv.recs[axis]) - len(recs)
+        if more > 0:
+            table.caption = f"{more} more: --top 0 shows all"
+        parts.append(table)
+    if adv.cautions:
+        parts.append(Text("Cautions", style="bold yellow"))
+        for cj in adv.cautions:
+            parts.append(Text.assemble("  ! ", (cj["id"], "yellow"), ": ", cj["text"]))
+    if adv.excluded:
+        parts.append(Text("Excluded", style="bold"))
+        for x in adv.excluded:
+            parts.append(Text(f"  - {x['axis']} {x['id']}: {x['reason']} ({x['rule']})"))
+    parts.append(Text("Why? msc-ev why DISEASE ITEM   How? msc-ev explain DISEASE", style="dim"))
+    parts.append(Panel(Text(adv.disclaimer), style="dim", expand=False))
+    return Group(*parts)
+
+
+def print_rich(kb, adv: Advice, console: Console, top: int | None = 5) -> None:
+    console.print(rich_view(kb, adv, top))

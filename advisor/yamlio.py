@@ -1,0 +1,94 @@
+"""Safe YAML loading that remembers where every key and item came from.
+
+Uses libyaml (``CSafeLoader``) when present, the pure-Python ``SafeLoader`` otherwise. Mappings
+become :class:`MDict` and sequences :class:`MList`; both carry 1-based ``(line, col)`` marks for
+themselves and for each key or index, so a schema error can name ``file:line:col``. Duplicate
+keys in one mapping are an error rather than a silent overwrite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+try:  # pragma: no cover - depends on how PyYAML was built
+    _Base = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Base = yaml.SafeLoader
+
+
+class MDict(dict):
+    __slots__ = ("mark", "marks")
+
+
+class MList(list):
+    __slots__ = ("mark", "marks")
+
+
+class YamlProblem(Exception):
+    def __init__(self, line: int, col: int, message: str):
+        super().__init__(message)
+        self.line, self.col, self.message = line, col, message
+
+
+def _pos(mark) -> tuple[int, int]:
+    return (mark.line + 1, mark.column + 1)
+
+
+class _MarkedLoader(_Base):
+    pass
+
+
+def _construct_mapping(loader, node):
+    loader.flatten_mapping(node)
+    out = MDict()
+    out.mark = _pos(node.start_mark)
+    out.marks = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise YamlProblem(*_pos(key_node.start_mark), "a mapping key must be a plain value")
+        if key in out:
+            line, col = _pos(key_node.start_mark)
+            first = out.marks[key][0]
+            raise YamlProblem(line, col, f"duplicate key {key!r} (first at line {first})")
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.marks[key] = _pos(key_node.start_mark)
+    return out
+
+
+def _construct_sequence(loader, node):
+    out = MList(loader.construct_object(child, deep=True) for child in node.value)
+    out.mark = _pos(node.start_mark)
+    out.marks = [_pos(child.start_mark) for child in node.value]
+    return out
+
+
+_MarkedLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_MarkedLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+
+
+def load_text(text: str):
+    """Parse one YAML document with marks. Raises :class:`YamlProblem`."""
+    try:
+        return yaml.load(text, Loader=_MarkedLoader)  # noqa: S506 - a SafeLoader subclass
+    except YamlProblem:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = _pos(mark) if mark else (1, 1)
+        what = exc.problem or exc.context or "invalid YAML"
+        raise YamlProblem(line, col, f"invalid YAML: {what}") from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(1, 1, f"invalid YAML: {exc}") from None
+
+
+def load_file(path: Path):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlProblem(1, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return load_text(text)
