@@ -203,6 +203,13 @@ def kb_dump(fmt: DumpFmt = typer.Option(DumpFmt.json, "--format", "-f", help="js
         sys.stdout.write(render.to_json(data))
 
 
+# Commands that live in their own modules register themselves on the app.
+from advisor import cli_batch, cli_explain  # noqa: E402
+
+cli_explain.register(app, knowledge, fail, out)
+cli_batch.register(app, knowledge, fail, out)
+
+
 def main() -> None:  # console-script entry point
     app()
 

@@ -154,7 +154,7 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints) -> list[di
         "clinical_only": clinical_only, "min_clinical": clinical_only,
         "w_exact": _ms(w["match"]["exact"]), "w_parent": _ms(w["match"]["parent"]),
         "w_child": _ms(w["match"]["child"]), "w_sibling": _ms(w["match"]["sibling"]),
-        "w_category": _ms(w["match"]["category"]), "w_rollup": _ms(w["source_rollup"]),
+        "w_category": _ms(w["match"]["category"]), "w_rollup": _ms(w["source_rollup"]), "w_unspecified": _ms(w["unspecified_source"]),
     })
     cat_kind = {cid: c["kind"] for cid, c in kb.categories.items()}
     diseases: dict[str, str] = {}  # disease -> parent ('' for none), the disease facts to assert

@@ -42,6 +42,16 @@ def cite_label(kb, key: str) -> str:
     return f"{head} -> {tail}" if head else tail
 
 
+def short_cite(kb, key: str) -> str:
+    """"Thomi 2019 (Cai [76])": compact, for tables."""
+    ref = kb.references.get(key)
+    if ref is None or key in ("heo2018", "cai2020"):
+        return cite_label(kb, key)
+    first = ref["authors"].split(",")[0].split()[0]
+    via = ", ".join(f"{'Heo' if r == 'heo2018' else 'Cai'} [{n}]" for r, n in sorted(ref["cited_in"].items()))
+    return f"{first} {ref['year']} ({via})"
+
+
 def _top_citations(rec, n=2) -> list[str]:
     out: list[str] = []
     for c in rec.support:
@@ -99,16 +109,16 @@ def rich_view(kb, adv: Advice, top: int | None = 5):
     for axis in AXES:
         table = Table(title=TITLES[axis], title_justify="left", expand=False, show_lines=False)
         table.add_column("#", justify="right")
-        table.add_column("id")
+        table.add_column("id", no_wrap=True)
         table.add_column("score", justify="right")
         table.add_column("certainty")
         table.add_column("level")
-        table.add_column("key citations")
+        table.add_column("key citation")
         recs = adv.recs[axis][:top] if top else adv.recs[axis]
         for r in recs:
             style = "red" if r.score < 0 else None
             table.add_row(str(r.rank), escape(r.id), f"{r.score:.3f}", words(r.score), escape(r.level or "-"),
-                          escape("; ".join(cite_label(kb, k) for k in _top_citations(r))), style=style)
+                          escape("; ".join(short_cite(kb, k) for k in _top_citations(r, 1))), style=style)
         if not recs:
             table.add_row("-", "no candidates", "", "", "", "")
         more = len(adv.recs[axis]) - len(recs)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from .errors import AmbiguousDisease, UnknownDisease
 from .kb import Knowledge
@@ -47,8 +46,7 @@ class _Names:
     all_keys: list[str]
 
 
-@lru_cache(maxsize=8)
-def _names_for(kb_id: int, kb: Knowledge) -> _Names:
+def _build_names(kb: Knowledge) -> _Names:
     exact: dict[str, str] = {}
     synonym: dict[str, set[str]] = {}
     abbrev: dict[str, set[str]] = {}
@@ -72,7 +70,10 @@ def _names_for(kb_id: int, kb: Knowledge) -> _Names:
 
 
 def names(kb: Knowledge) -> _Names:
-    return _names_for(id(kb), kb)
+    cached = kb.__dict__.get("_names")
+    if cached is None:
+        cached = kb.__dict__["_names"] = _build_names(kb)
+    return cached
 
 
 def _candidates(kb: Knowledge, ids) -> list[tuple[str, str]]:

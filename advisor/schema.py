@@ -117,4 +117,4 @@ WEIGHT_GROUPS = {
     "vesicle": VESICLES,
     "match": ("exact", "parent", "child", "sibling", "category"),
 }
-WEIGHT_SCALARS = ("source_rollup", "category_limit")
+WEIGHT_SCALARS = ("source_rollup", "unspecified_source", "category_limit")

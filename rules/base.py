@@ -47,6 +47,7 @@ class Consultation:
         self.salt = salt
         self.steps: list[Step] = []
         self.derived: list[dict] = []
+        self.known: set[str] = set()
         self.error: BaseException | None = None
 
     def rule_cf(self, rule_id: str) -> int:
@@ -70,8 +71,16 @@ def unsalt(fact_id: str) -> str:
 
 
 def emit(c, fact: dict) -> None:
-    """Assert a derived fact and record it on the current firing."""
+    """Assert a derived fact and record it on the current firing.
+
+    Conclusions are idempotent: a fact already derived in this consultation (same id) is not
+    asserted again (durable_rules would reject the duplicate), so two firings that reach the same
+    conclusion leave one fact, and the second firing's trace step shows nothing new.
+    """
     ctx = CURRENT[-1]
+    if fact["id"] in ctx.known:
+        return
+    ctx.known.add(fact["id"])
     shown = dict(fact)
     ctx.steps[-1].asserted.append(shown)
     ctx.derived.append(shown)

@@ -2,7 +2,8 @@
 
 A finding's certainty factor is the item's strength (model x donor species x vesicle type, from
 ``knowledge/weights.yaml``) times the match weight (exact, parent/child, sibling, same category),
-negated when the item opposes. Each item is used once, at its closest match: the exact rule fires
+negated when the item opposes. For the source axis, an item whose MSC source is not stated
+(``msc``) is further discounted by ``unspecified_source``: it says little about which source to pick. Each item is used once, at its closest match: the exact rule fires
 first, and the later rules skip items that already have a finding.
 """
 
@@ -23,7 +24,8 @@ def _find(c, ctx, rule_id: str, match: str, weight: int) -> None:
              "match": match, "cf": cf, "source": e.source, "route": e.route,
              "vesicle": e.vesicle, "model": e.model, "clinical": e.clinical,
              "direction": e.direction, "rule": rule_id})
-    support(c, axis="source", item=e.source, cf=cf, rule=rule_id, origin="evidence",
+    src_cf = mul(cf, c.q.w_unspecified) if e.source == "msc" else cf
+    support(c, axis="source", item=e.source, cf=src_cf, rule=rule_id, origin="evidence",
             evidence=e.evidence, match=match, model=e.model)
     if e.route:
         support(c, axis="route", item=e.route, cf=cf, rule=rule_id, origin="evidence",

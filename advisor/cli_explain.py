@@ -1,0 +1,5 @@
+"""Placeholder: registers no commands yet."""
+
+
+def register(app, knowledge, fail, out):
+    return None
