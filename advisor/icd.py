@@ -40,7 +40,11 @@ def _version() -> str | None:
 
 
 def _build() -> dict:
-    import simple_icd_10_cm as cm  # slow import: only here
+    import warnings
+
+    with warnings.catch_warnings():  # it uses a deprecated importlib.resources call
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm as cm  # slow import: only here
 
     codes, blocks, chapters = {}, {}, {}
     for code in cm.get_all_codes(True):
