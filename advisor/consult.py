@@ -150,7 +150,7 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints) -> list[di
     q = res.id
     clinical_only = 1 if constraints.clinical_only else 0
     facts.append({
-        "id": "query", "kind": "query", "disease": q, "indirect": 0 if res.curated else 1,
+        "id": "query", "kind": "query", "disease": q, "one": 1, "indirect": 0 if res.curated else 1,
         "clinical_only": clinical_only, "min_clinical": clinical_only,
         "w_exact": _ms(w["match"]["exact"]), "w_parent": _ms(w["match"]["parent"]),
         "w_child": _ms(w["match"]["child"]), "w_sibling": _ms(w["match"]["sibling"]),
@@ -376,7 +376,8 @@ def consult(kb: Knowledge, text: str, constraints: Constraints = Constraints(), 
             cautions.setdefault(cj["id"], cj)
     caution_list = [cautions[k] for k in sorted(cautions)]
     trace = [{"step": s.step, "rule": s.rule, "matched": s.matched,
-              "asserted": [a["id"] for a in s.asserted]} for s in ctx.steps]
+              "asserted": [a["id"] for a in s.asserted],
+              **({"retracted": s.retracted} if s.retracted else {})} for s in ctx.steps]
     keys: set[str] = set()
     for axis in AXES:
         for r in recs[axis]:

@@ -37,6 +37,7 @@ class Step:
     rule: str
     matched: list[str]
     asserted: list[dict] = field(default_factory=list)
+    retracted: list[str] = field(default_factory=list)
 
 
 class Consultation:
@@ -48,6 +49,7 @@ class Consultation:
         self.steps: list[Step] = []
         self.derived: list[dict] = []
         self.known: set[str] = set()
+        self.stored: dict[str, dict] = {}
         self.error: BaseException | None = None
 
     def rule_cf(self, rule_id: str) -> int:
@@ -86,7 +88,20 @@ def emit(c, fact: dict) -> None:
     ctx.derived.append(shown)
     stored = dict(fact)
     stored["id"] = ident(fact["id"])
+    ctx.stored[fact["id"]] = stored
     c.assert_fact(stored)
+
+
+def retract(c, fact_id: str) -> None:
+    """Withdraw a fact this consultation derived earlier; the trace records the retraction."""
+    ctx = CURRENT[-1]
+    stored = ctx.stored.pop(fact_id, None)
+    if stored is None:
+        return
+    ctx.derived = [f for f in ctx.derived if f["id"] != fact_id]
+    ctx.known.discard(fact_id)
+    ctx.steps[-1].retracted.append(fact_id)
+    c.retract_fact(dict(stored))
 
 
 def mul(a: int, b: int) -> int:

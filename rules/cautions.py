@@ -2,7 +2,7 @@
 
 from durable.lang import c, m, none, pri, when_all
 
-from .base import emit, rule
+from .base import emit, retract, rule
 from .facts import caution, exclusion
 
 
@@ -83,12 +83,23 @@ def caution_secretome(c, ctx):
     caution(c, name="secretome", rule="caution-secretome", item=c.f.source, evidence=c.f.evidence)
 
 
-@when_all(pri(90), c.q << (m.kind == "query"), none((m.kind == "finding") & (m.clinical == 1)))
+@when_all(pri(4), c.q << (m.kind == "query"))
 @rule("caution-preclinical", stage="caution",
-      description="When no clinical study supports the advice, say plainly that it rests on preclinical work.",
-      conditions=["no finding comes from a clinical study"], conclusion="preclinical-only caution")
+      description="Until a clinical study is found, the advice is flagged as resting on preclinical work.",
+      conditions=["a consultation starts"], conclusion="preclinical-only caution (withdrawn if clinical evidence is found)")
 def caution_preclinical(c, ctx):
     caution(c, name="preclinical-only", rule="caution-preclinical")
+
+
+@when_all(pri(85), c.f << ((m.kind == "finding") & (m.clinical == 1) & (m.match != "category")),
+          c.cau << ((m.kind == "caution") & (m.caution == "preclinical-only")))
+@rule("caution-clinical-found", stage="caution",
+      description="A finding from a clinical study withdraws the preclinical-only caution.",
+      conditions=["a finding comes from a clinical study of this disease or a close relative",
+                  "the preclinical-only caution stands"],
+      conclusion="withdraw the preclinical-only caution")
+def caution_clinical_found(c, ctx):
+    retract(c, "caution:preclinical-only::")
 
 
 @when_all(pri(1), c.q << ((m.kind == "query") & (m.indirect == 1)))
