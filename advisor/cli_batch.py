@@ -1,5 +1,83 @@
-"""Placeholder: registers no commands yet."""
+"""`msc-ev batch INPUT`: score a list of diseases in one run (the library is :mod:`advisor.batch`)."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import List, Optional
+
+import typer
+
+import advisor
+from advisor.errors import AdvisorError
+
+
+class OutFmt(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    jsonl = "jsonl"
+    markdown = "markdown"
+
+
+class InFmt(str, Enum):
+    text = "text"
+    csv = "csv"
+    tsv = "tsv"
+    yaml = "yaml"
+    json = "json"
 
 
 def register(app, knowledge, fail, out):
-    return None
+    @app.command()
+    def batch(
+        input: str = typer.Argument(..., metavar="INPUT",
+                                    help=("Diseases to score: a text file (one a line, # comments), CSV/TSV with a "
+                                          "'disease' column, a YAML or JSON list, or - for standard input.")),
+        fmt: OutFmt = typer.Option(OutFmt.csv, "--format", "-f", help="Output format."),
+        output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                             help="Write to FILE (atomically; rows are journalled to FILE.part "
+                                                  "while the run goes on) instead of standard output."),
+        top: int = typer.Option(3, "--top", min=0, help="Sources, routes and engineering options per row (0: all)."),
+        jobs: int = typer.Option(1, "--jobs", "-j", min=1,
+                                 help="Worker processes; the output is identical whatever the number."),
+        resume: bool = typer.Option(False, "--resume",
+                                    help="Skip the rows already in the output file (or its .part journal)."),
+        input_format: Optional[InFmt] = typer.Option(None, "--input-format", metavar="FORMAT",
+                                                     help="text, csv, tsv, yaml or json; default: from the "
+                                                          "extension (standard input: text)."),
+        exclude_source: List[str] = typer.Option([], "--exclude-source", metavar="ID",
+                                                 help="Leave this MSC source out of every row (repeatable)."),
+        route: List[str] = typer.Option([], "--route", metavar="ID",
+                                        help="Consider only these routes (repeatable)."),
+        clinical_only: bool = typer.Option(False, "--clinical-only",
+                                           help="Use clinical evidence only (trials, case reports)."),
+        population: Optional[str] = typer.Option(None, "--population", metavar="P",
+                                                 help="Patient population: neonate, child, adult or elderly."),
+    ):
+        """Score a list of diseases: one output row per input row, in input order.
+
+        CSV/TSV columns (or mapping keys) exclude_source, route, clinical_only and population set
+        constraints for their row; other columns are carried through. Exit 0 when every row is ok,
+        1 when any row is unknown, ambiguous or an error, 2 on usage errors. A summary goes to
+        standard error.
+        """
+        from advisor import batch as B
+
+        base = advisor.Constraints(tuple(exclude_source), tuple(route), clinical_only, population)
+        try:
+            items, carried = B.read_input(input, input_format.value if input_format else None)
+            kb = knowledge()
+            outcome = B.run(kb, items, carried, base=base, top=top, jobs=jobs, fmt=fmt.value, output=output,
+                            resume=resume, progress=sys.stderr.isatty(),
+                            notice=lambda m: typer.echo(f"msc-ev: {m}", err=True))
+        except AdvisorError as exc:
+            fail(exc)
+        except KeyboardInterrupt:
+            where = f"; finished rows are in {B.journal_path(output)}: run again with --resume" if output else ""
+            typer.echo(f"msc-ev: interrupted{where}", err=True)
+            raise typer.Exit(130)
+        typer.echo(B.summary_line(outcome.counts, outcome.elapsed, outcome.resumed), err=True)
+        raise typer.Exit(1 if outcome.failed else 0)
+
+    return batch

@@ -196,16 +196,15 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints) -> list[di
     for cat in query_cats:
         if cat_kind.get(cat) == "process":
             continue
-        pool = []
-        for other in kb.diseases_by_category.get(cat, ()):
+        taken = 0
+        for _, eid, other in kb.category_evidence.get(cat, ()):  # strongest first
+            if taken >= limit:
+                break
             if other in seen:
                 continue
-            for eid in kb.evidence_by_disease.get(other, ()):
-                pool.append((-kb.strength[eid], eid, other))
-        pool.sort()
-        for _, eid, other in pool[:limit]:
             category_evidence.append(eid)
             incat.add((other, cat))
+            taken += 1
     for dis, cat in sorted(incat):
         facts.append({"id": f"incat:{dis}:{cat}", "kind": "in_category", "disease": dis,
                       "category": cat, "ckind": cat_kind[cat]})

@@ -134,6 +134,8 @@ def lookup(text: str) -> IcdHit | None:
     # candidates: codes whose description has every long query token; prefer the shortest
     pools = [set(t["inverted"].get(tok, ())) for tok in qtok]
     common = set.intersection(*pools) if pools and all(pools) else set()
+    want = set(key.split())  # short tokens too: "hepatitis b" must not land on mumps hepatitis
+    common = {c for c in common if want <= set(norm(t["codes"][c][0]).split())}
     if common:
         best = min(common, key=lambda c: (len(t["codes"][c][0]), c))
         return hit(best)
@@ -143,6 +145,8 @@ def lookup(text: str) -> IcdHit | None:
     for tok in qtok:
         for near in difflib.get_close_matches(tok, list(t["inverted"]), n=3, cutoff=0.85):
             cands.update(t["inverted"][near])
+    if len(cands) > 400:  # a common word ("disease") says nothing: do not compare thousands
+        return None
     scored = sorted(
         ((difflib.SequenceMatcher(None, key, norm(t["codes"][c][0])).ratio(), c) for c in cands),
         key=lambda x: (-x[0], x[1]),

@@ -53,6 +53,7 @@ class Knowledge:
     diseases_by_category: dict[str, list[str]] = field(default_factory=dict)
     evidence_by_reference: dict[str, list[str]] = field(default_factory=dict)
     strength: dict[str, int] = field(default_factory=dict)
+    category_evidence: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
 
     def section(self, name: str) -> dict[str, dict]:
         return getattr(self, name)
@@ -527,6 +528,13 @@ def _index(kb: Knowledge):
             by_cat[cat].append(did)
     kb.children = {k: sorted(v) for k, v in children.items()}
     kb.diseases_by_category = {k: sorted(v) for k, v in by_cat.items()}
+    # per category, its evidence strongest first: the same-category step reads only the head
+    cat_ev: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    for cat, dids in kb.diseases_by_category.items():
+        for did in dids:
+            for eid in kb.evidence_by_disease.get(did, ()):
+                cat_ev[cat].append((-kb.strength[eid], eid, did))
+    kb.category_evidence = {k: sorted(v) for k, v in cat_ev.items()}
 
 
 @lru_cache(maxsize=8)

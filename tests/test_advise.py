@@ -305,3 +305,21 @@ def test_consultations_are_serialised_across_threads(kb):
     for t in threads:
         t.join()
     assert results == [True] * 80
+
+
+def test_ten_thousand_consultations_flat_memory_same_answers(kb):
+    """10,000 consultations in one process: same answers as the first run, memory flat."""
+    import resource
+
+    diseases = sorted(kb.diseases)
+    reference = {d: consult(kb, d).as_json() for d in diseases[:10]}
+    for i in range(1000):
+        consult(kb, diseases[i % len(diseases)])
+    rss_1k = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    for i in range(9000):
+        adv = consult(kb, diseases[i % len(diseases)])
+        if i % 900 == 0 and adv.resolution.id in reference:
+            assert adv.as_json() == reference[adv.resolution.id]
+    rss_10k = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert {d: consult(kb, d).as_json() for d in reference} == reference
+    assert rss_10k - rss_1k < 20 * 1024, f"peak RSS grew by {(rss_10k - rss_1k) / 1024:.1f} MiB"
