@@ -261,3 +261,22 @@ def test_kb_dump_yaml_round_trips():
     result = runner.invoke(cli.app, ["kb", "dump", "--format", "yaml"])
     assert result.exit_code == 0
     assert yaml.safe_load(result.stdout)["references"]["cai2020"]["year"] == 2020
+
+
+def test_summaries_are_in_our_own_words(kb):
+    """No evidence, property or trial text repeats a run of 10 words from either review."""
+    import re
+    from pathlib import Path
+
+    seeds = Path(advisor.kb.SHIPPED).parent.parent / "shared" / "seeds"
+    if not seeds.is_dir():
+        pytest.skip("the reviews (../shared/seeds) are not beside this checkout")
+    words = lambda t: re.sub(r"[^a-z0-9 ]+", " ", t.lower()).split()  # noqa: E731
+    text = words(" ".join(p.read_text() for p in sorted(seeds.glob("*.txt"))))
+    grams = {tuple(text[i:i + 10]) for i in range(len(text) - 9)}
+    texts = [e["effect"] for e in kb.evidence.values()] + [e.get("mechanism", "") for e in kb.evidence.values()]
+    texts += [t["intervention"] for t in kb.trials.values()]
+    for sec in ("sources", "routes", "engineering"):
+        texts += [p["text"] for r in kb.section(sec).values() for p in r.get("properties") or ()]
+    copied = [t for t in texts if any(tuple(w[i:i + 10]) in grams for w in [words(t)] for i in range(len(w) - 9))]
+    assert copied == []
