@@ -116,7 +116,6 @@ class Advice:
 
 
 def check_constraints(kb: Knowledge, constraints: Constraints) -> None:
-    from .resolve import names  # noqa: F401  (keeps import graph simple)
     import difflib
 
     for s in constraints.exclude_sources:
