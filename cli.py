@@ -12,9 +12,10 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 import advisor
+from advisor.cli_options import CLINICAL, EXCLUDE, POPULATION, ROUTE, Fmt
+from advisor.cli_options import constraints as _constraints
 from advisor.errors import AdvisorError
 
 DISCLAIMER = advisor.DISCLAIMER
@@ -70,20 +71,6 @@ def main_options(
     STATE.kb_extra = tuple(kb_extra)
 
 
-class Fmt(str, Enum):
-    rich = "rich"
-    json = "json"
-    markdown = "markdown"
-
-
-def _constraints(exclude_source, route, clinical_only, population) -> advisor.Constraints:
-    return advisor.Constraints(tuple(exclude_source), tuple(route), clinical_only, population)
-
-
-EXCLUDE = typer.Option([], "--exclude-source", metavar="ID", help="Leave this MSC source out (repeatable).")
-ROUTE = typer.Option([], "--route", metavar="ID", help="Consider only these routes (repeatable).")
-CLINICAL = typer.Option(False, "--clinical-only", help="Use clinical evidence only (trials, case reports).")
-POPULATION = typer.Option(None, "--population", metavar="P", help="Patient population: neonate, child, adult or elderly.")
 
 
 @app.command()

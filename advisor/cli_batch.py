@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 import advisor
+from advisor.cli_options import CLINICAL, POPULATION, ROUTE, constraints
 from advisor.errors import AdvisorError
 
 
@@ -48,12 +49,9 @@ def register(app, knowledge, fail, out):
                                                           "extension (standard input: text)."),
         exclude_source: List[str] = typer.Option([], "--exclude-source", metavar="ID",
                                                  help="Leave this MSC source out of every row (repeatable)."),
-        route: List[str] = typer.Option([], "--route", metavar="ID",
-                                        help="Consider only these routes (repeatable)."),
-        clinical_only: bool = typer.Option(False, "--clinical-only",
-                                           help="Use clinical evidence only (trials, case reports)."),
-        population: Optional[str] = typer.Option(None, "--population", metavar="P",
-                                                 help="Patient population: neonate, child, adult or elderly."),
+        route: List[str] = ROUTE,
+        clinical_only: bool = CLINICAL,
+        population: Optional[str] = POPULATION,
     ):
         """Score a list of diseases: one output row per input row, in input order.
 
@@ -64,7 +62,7 @@ def register(app, knowledge, fail, out):
         """
         from advisor import batch as B
 
-        base = advisor.Constraints(tuple(exclude_source), tuple(route), clinical_only, population)
+        base = constraints(exclude_source, route, clinical_only, population)
         try:
             items, carried = B.read_input(input, input_format.value if input_format else None)
             kb = knowledge()

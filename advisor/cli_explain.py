@@ -8,13 +8,9 @@ from typing import List, Optional
 
 import typer
 
+from .cli_options import CLINICAL, EXCLUDE, POPULATION, ROUTE, Fmt
+from .cli_options import constraints as _constraints
 from .errors import AdvisorError
-
-
-class Fmt(str, Enum):
-    rich = "rich"
-    json = "json"
-    markdown = "markdown"
 
 
 class GraphFmt(str, Enum):
@@ -23,18 +19,6 @@ class GraphFmt(str, Enum):
     markdown = "markdown"
     mermaid = "mermaid"
     dot = "dot"
-
-
-EXCLUDE = typer.Option([], "--exclude-source", metavar="ID", help="Leave this MSC source out (repeatable).")
-ROUTE = typer.Option([], "--route", metavar="ID", help="Consider only these routes (repeatable).")
-CLINICAL = typer.Option(False, "--clinical-only", help="Use clinical evidence only (trials, case reports).")
-POPULATION = typer.Option(None, "--population", metavar="P", help="Patient population: neonate, child, adult or elderly.")
-
-
-def _constraints(exclude_source, route, clinical_only, population):
-    import advisor
-
-    return advisor.Constraints(tuple(exclude_source), tuple(route), clinical_only, population)
 
 
 def register(app, knowledge, fail, out):
