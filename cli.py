@@ -13,10 +13,10 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
-import advisor
-from advisor.cli_options import CLINICAL, EXCLUDE, POPULATION, ROUTE, Fmt
-from advisor.cli_options import constraints as _constraints
-from advisor.errors import AdvisorError
+from . import advisor
+from .advisor.cli_options import CLINICAL, EXCLUDE, POPULATION, ROUTE, Fmt
+from .advisor.cli_options import constraints as _constraints
+from .advisor.errors import AdvisorError
 
 DISCLAIMER = advisor.DISCLAIMER
 
@@ -84,7 +84,7 @@ def advise(
     top: int = typer.Option(5, "--top", min=0, help="Rows per section in the rich view (0: all)."),
 ):
     """Rank sources, routes and engineering options for DISEASE."""
-    from advisor import render
+    from .advisor import render
 
     try:
         kb = knowledge()
@@ -110,7 +110,7 @@ class DumpFmt(str, Enum):
 @kb_app.command("check")
 def kb_check():
     """Validate the knowledge base (schema, cross-references, ICD-10-CM codes, rule weights)."""
-    from advisor import kbtools
+    from .advisor import kbtools
 
     try:
         kb = knowledge()
@@ -125,7 +125,7 @@ def kb_check():
 @kb_app.command("stats")
 def kb_stats(fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", help="rich or json.")):
     """Counts of everything in the knowledge base."""
-    from advisor import kbtools, render
+    from .advisor import kbtools, render
 
     try:
         s = kbtools.stats(knowledge())
@@ -145,8 +145,8 @@ def kb_stats(fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", help="rich or j
 @kb_app.command("show")
 def kb_show(item: str = typer.Argument(..., help="Any id: disease, source, route, option, reference, evidence, trial, category; or cai2020:N.")):
     """Show one record and everything that points to it."""
-    from advisor import kbtools
-    from advisor.explain import show_record
+    from .advisor import kbtools
+    from .advisor.explain import show_record
 
     try:
         kb = knowledge()
@@ -159,7 +159,7 @@ def kb_show(item: str = typer.Argument(..., help="Any id: disease, source, route
 @kb_app.command("search")
 def kb_search(text: str = typer.Argument(..., help="Words to look for in ids, names, synonyms, effects, titles.")):
     """Search the knowledge base."""
-    from advisor import kbtools
+    from .advisor import kbtools
 
     try:
         hits = kbtools.search(knowledge(), text)
@@ -175,7 +175,7 @@ def kb_search(text: str = typer.Argument(..., help="Words to look for in ids, na
 @kb_app.command("dump")
 def kb_dump(fmt: DumpFmt = typer.Option(DumpFmt.json, "--format", "-f", help="json or yaml.")):
     """Print the whole knowledge base (JSON contract of DESIGN.md section 6)."""
-    from advisor import kbtools, render
+    from .advisor import kbtools, render
 
     try:
         data = kbtools.dump(knowledge())
@@ -191,7 +191,7 @@ def kb_dump(fmt: DumpFmt = typer.Option(DumpFmt.json, "--format", "-f", help="js
 
 
 # Commands that live in their own modules register themselves on the app.
-from advisor import cli_batch, cli_explain  # noqa: E402
+from .advisor import cli_batch, cli_explain  # noqa: E402
 
 cli_explain.register(app, knowledge, fail, out)
 cli_batch.register(app, knowledge, fail, out)

@@ -8,9 +8,9 @@ from typing import List, Optional
 
 import typer
 
-import advisor
-from advisor.cli_options import CLINICAL, POPULATION, ROUTE, constraints
-from advisor.errors import AdvisorError
+from .. import advisor
+from .cli_options import CLINICAL, POPULATION, ROUTE, constraints
+from .errors import AdvisorError
 
 
 class OutFmt(str, Enum):
@@ -60,7 +60,7 @@ def register(app, knowledge, fail, out):
         1 when any row is unknown, ambiguous or an error, 2 on usage errors. A summary goes to
         standard error.
         """
-        from advisor import batch as B
+        from . import batch as B
 
         base = constraints(exclude_source, route, clinical_only, population)
         try:

@@ -22,9 +22,9 @@ class GraphFmt(str, Enum):
 
 
 def register(app, knowledge, fail, out):
-    import advisor
-    from advisor import explain as X
-    from advisor import render
+    from .. import advisor
+    from . import explain as X
+    from . import render
 
     def _consult(disease, exclude_source, route, clinical_only, population):
         kb = knowledge()
@@ -109,7 +109,7 @@ def register(app, knowledge, fail, out):
         fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", help="Output format."),
     ):
         """Browse the rule base: id, stage, description, conditions in plain words, citations."""
-        from advisor.kbtools import rules_list
+        from .kbtools import rules_list
 
         try:
             kb = knowledge()
@@ -141,14 +141,14 @@ def register(app, knowledge, fail, out):
         population: Optional[str] = POPULATION,
     ):
         """An interactive consultation: advice, then why / why not / how / what if ... until quit."""
-        from advisor import interactive
+        from . import interactive
 
         try:
             kb = knowledge()
             cons = _constraints(exclude_source, route, clinical_only, population)
             given = bool(exclude_source or route or clinical_only or population)
             if given:
-                from advisor.consult import check_constraints
+                from .consult import check_constraints
 
                 check_constraints(kb, cons)
         except AdvisorError as exc:

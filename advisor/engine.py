@@ -20,8 +20,8 @@ import threading
 
 from durable import engine as _durable
 
-import rules
-from rules.base import CURRENT, Consultation
+from .. import rules
+from ..rules.base import CURRENT, Consultation
 
 from .errors import EngineError
 

@@ -186,7 +186,7 @@ def _cites(kb: Knowledge, keys) -> list[str]:
 
 
 def _rule_cites(kb: Knowledge, rule_id: str) -> list[str]:
-    from rules import RULES
+    from ..rules import RULES
 
     meta = RULES.get(rule_id)
     return kb.citations({"cites": list(meta.cites)}) if meta else []
@@ -454,7 +454,7 @@ def _rule_check(kb: Knowledge, adv: Advice, rule_id: str, can: Can, axis: str, i
 
 def why_not_json(kb: Knowledge, adv: Advice, item: str) -> dict:
     """What ``item`` got, what it lacked, and the rule that excluded or opposed it."""
-    from rules import RULES
+    from ..rules import RULES
 
     axis, iid = find_item(kb, item)
     rec = next((r for r in adv.recs[axis] if r.id == iid), None)
@@ -564,13 +564,13 @@ def why_not_doc(kb: Knowledge, adv: Advice, item: str, _with_head: bool = True) 
 
 
 def rule_ids() -> list[str]:
-    from rules import RULES, STAGES
+    from ..rules import RULES, STAGES
 
     return [r for r, _ in sorted(RULES.items(), key=lambda x: (STAGES.index(x[1].stage), x[0]))]
 
 
 def rule_json(kb: Knowledge, rule_id: str) -> dict:
-    from rules import RULES
+    from ..rules import RULES
 
     if rule_id not in RULES:
         raise UnknownItem("rule", rule_id, difflib.get_close_matches(rule_id, list(RULES), n=3, cutoff=0.5))
@@ -586,7 +586,7 @@ def rule_json(kb: Knowledge, rule_id: str) -> dict:
 
 
 def rules_doc(kb: Knowledge, rule_id: str | None = None) -> Doc:
-    from rules import RULES
+    from ..rules import RULES
 
     doc = Doc()
     if rule_id is None:
@@ -631,7 +631,7 @@ def cite_key(kb: Knowledge, key: str) -> str:
 
 
 def cite_json(kb: Knowledge, key: str) -> dict:
-    from rules import RULES
+    from ..rules import RULES
 
     from .kbtools import pointers
 
@@ -689,7 +689,7 @@ def cite_doc(kb: Knowledge, key: str) -> Doc:
 
 
 def _desc(rule_id: str) -> str:
-    from rules import RULES
+    from ..rules import RULES
 
     return RULES[rule_id].description if rule_id in RULES else ""
 

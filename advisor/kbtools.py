@@ -13,7 +13,7 @@ SECTIONS = ("diseases", "sources", "routes", "engineering", "references", "evide
 
 def deep_check(kb: Knowledge) -> list[SchemaProblem]:
     """Checks too slow or too wide for every start: ICD-10-CM codes and rule weights."""
-    from rules import RULES
+    from ..rules import RULES
 
     from . import icd
 
@@ -228,7 +228,7 @@ def dump(kb: Knowledge) -> dict:
 
 
 def rules_list(kb: Knowledge) -> list[dict]:
-    from rules import RULES, STAGES
+    from ..rules import RULES, STAGES
 
     out = []
     for rid, meta in sorted(RULES.items(), key=lambda x: (STAGES.index(x[1].stage), x[0])):

@@ -34,12 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import advisor  # noqa: E402
-from advisor import engine  # noqa: E402
+from msc_ev import advisor  # noqa: E402
+from msc_ev.advisor import engine  # noqa: E402
 
 import synthetic  # noqa: E402
 
-CLI = [sys.executable, str(ROOT / "cli.py")]
+CLI = [sys.executable, "-c", "from msc_ev.cli import main; main()"]
 QUERY = "perinatal brain injury"
 
 

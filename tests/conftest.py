@@ -3,11 +3,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent  # the repository (README, .ci, bench, shared/)
 
-import advisor  # noqa: E402
+from msc_ev import advisor  # noqa: E402
 
 
 @pytest.fixture(scope="session")

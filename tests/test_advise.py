@@ -5,15 +5,18 @@ import subprocess
 import sys
 
 import pytest
+from pathlib import Path
+
 from typer.testing import CliRunner
 
-import advisor
-import cli
-from advisor import engine
-from advisor.consult import Constraints, consult, prepare
-from advisor.scoring import combine
+from msc_ev import advisor
+from msc_ev import cli
+from msc_ev.advisor import engine
+from msc_ev.advisor.consult import Constraints, consult, prepare
+from msc_ev.advisor.scoring import combine
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def top(adv, axis, n=1):
@@ -231,8 +234,8 @@ def test_json_contract_and_determinism():
 
 
 def test_json_is_byte_identical_across_processes():
-    cmd = [sys.executable, "-c", "import cli; cli.main()", "advise", "glioblastoma", "--format", "json"]
-    outs = {subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=cli.__file__.rsplit("/", 1)[0]).stdout
+    cmd = [sys.executable, "-c", "from msc_ev import cli; cli.main()", "advise", "glioblastoma", "--format", "json"]
+    outs = {subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=str(ROOT)).stdout
             for _ in range(2)}
     assert len(outs) == 1
 
@@ -284,8 +287,8 @@ def test_many_consultations_in_one_process_match_a_fresh_one(kb):
     for i in range(1100):  # beyond durable_rules' 1024 live-session cap
         consult(kb, ("osteoarthritis", "glioblastoma", "prematurity")[i % 3])
     assert consult(kb, "atopic dermatitis").as_json() == first
-    fresh = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "advise", "atopic dermatitis", "--format", "json"],
-                           capture_output=True, text=True, check=True, cwd=cli.__file__.rsplit("/", 1)[0]).stdout
+    fresh = subprocess.run([sys.executable, "-c", "from msc_ev import cli; cli.main()", "advise", "atopic dermatitis", "--format", "json"],
+                           capture_output=True, text=True, check=True, cwd=str(ROOT)).stdout
     assert json.loads(fresh) == json.loads(json.dumps(first))
 
 

@@ -10,9 +10,9 @@ import os
 import pytest
 from typer.testing import CliRunner
 
-import advisor
-import cli
-from advisor import batch as B
+from msc_ev import advisor
+from msc_ev import cli
+from msc_ev.advisor import batch as B
 
 TEXT = "perinatal brain injury\n# a comment\n\nAD\nxyzzy-not-a-disease\nknee oa\n"
 EXPECT = [  # (input, status, disease_id, matched_by)

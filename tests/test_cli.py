@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import cli
+from msc_ev import cli
 
 runner = CliRunner()
-ROOT = Path(cli.__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
@@ -61,7 +61,7 @@ def test_every_command_has_help_and_is_in_the_readme():
 
 
 def test_library_errors_are_one_line_without_traceback():
-    proc = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "advise", "no such illness at all"],
+    proc = subprocess.run([sys.executable, "-c", "from msc_ev import cli; cli.main()", "advise", "no such illness at all"],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

@@ -11,9 +11,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-import advisor
-from advisor import explain as X
-from advisor import interactive
+from msc_ev import advisor
+from msc_ev.advisor import explain as X
+from msc_ev.advisor import interactive
 
 WIDTH = 100
 
@@ -275,7 +275,7 @@ def test_explain_tree_follows_the_trace(kbc, oa):
 
 
 def test_why_not_rule_map_names_real_rules():
-    from rules import RULES
+    from msc_ev.rules import RULES
 
     assert set(X.CAN_CONCLUDE) <= set(RULES)
 
@@ -395,7 +395,7 @@ def test_parse_constraints():
 
 @pytest.fixture(scope="module")
 def cli():
-    import cli as cli_mod
+    from msc_ev import cli as cli_mod
 
     return cli_mod.app
 
