@@ -13,7 +13,7 @@ from ..rules import RULES
 
 from . import engine
 from .errors import UsageError
-from .kb import Knowledge
+from .kb import Knowledge, categories_of
 from .resolve import Resolution, resolve
 from .scoring import combine, strongest, words
 
@@ -144,7 +144,8 @@ def _ms(x: float) -> int:
 
 def prepare(kb: Knowledge, res: Resolution, constraints: Constraints) -> list[dict]:
     """The facts for this query only: the disease, its relatives, the evidence that could match."""
-    w = kb.weights
+    w = {"match": {"exact": 1.0, "parent": 0.7, "child": 0.7, "sibling": 0.5, "category": 0.35},
+         "unspecified_source": 0.5, "category_limit": 12, **kb.weights}  # TEMPORARY until the rule rewrite
     facts: list[dict] = []
     q = res.id
     clinical_only = 1 if constraints.clinical_only else 0
@@ -173,7 +174,7 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints) -> list[di
                 if sib != q:
                     diseases[sib] = parent
                     evidence_diseases.append(sib)
-            query_cats += [c for c in kb.diseases[parent]["categories"] if c not in query_cats]
+            query_cats += [c for c in categories_of(kb.diseases[parent]) if c not in query_cats]
         for pop in sorted(d.get("populations") or ()):
             facts.append({"id": f"dpop:{q}:{pop}", "kind": "disease_pop", "disease": q, "population": pop})
     else:
@@ -186,11 +187,11 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints) -> list[di
     for cat in res.categories:
         incat.add((q, cat))
     if res.curated and kb.diseases[q].get("parent"):
-        for cat in kb.diseases[kb.diseases[q]["parent"]]["categories"]:
+        for cat in categories_of(kb.diseases[kb.diseases[q]["parent"]]):
             incat.add((kb.diseases[q]["parent"], cat))
     # same-category evidence: the strongest few per organ-system/population category
     seen = set(evidence_diseases)
-    limit = kb.weights["category_limit"]
+    limit = w["category_limit"]
     category_evidence: list[str] = []
     for cat in query_cats:
         if cat_kind.get(cat) == "process":

@@ -22,7 +22,7 @@ from rich.tree import Tree
 
 from .consult import AXES, DISCLAIMER, Advice, Constraints, Rec, consult
 from .errors import UnknownItem
-from .kb import Knowledge
+from .kb import Knowledge, categories_of
 from .render import TITLES, cite_label
 from .scoring import words
 from .text import norm
@@ -359,7 +359,7 @@ def _evidence_check(kb: Knowledge, adv: Advice, axis: str, item: str, rec: Rec |
     if rule_id == "ev-engineering":
         scope = "this disease, a relative or a disease of the same organ system"
         pool = [e for e in items if kb.evidence[e]["disease"] == q or kb.evidence[e]["disease"] in related
-                or organ & set(kb.diseases[kb.evidence[e]["disease"]]["categories"])]
+                or organ & set(categories_of(kb.diseases[kb.evidence[e]["disease"]]))]
     elif rule_id == "ev-exact":
         scope = adv.resolution.name if adv.resolution.curated else "this disease (not curated)"
         pool = [e for e in items if kb.evidence[e]["disease"] == q]
@@ -374,7 +374,7 @@ def _evidence_check(kb: Knowledge, adv: Advice, axis: str, item: str, rec: Rec |
                               + _classified(adv, organ_only=False))
         scope = "another disease filed under " + _or(sorted(organ))
         pool = [e for e in items if kb.evidence[e]["disease"] != q and kb.evidence[e]["disease"] not in related
-                and organ & set(kb.diseases[kb.evidence[e]["disease"]]["categories"])]
+                and organ & set(categories_of(kb.diseases[kb.evidence[e]["disease"]]))]
     if used:
         return "fired", f"fired for {len(used)} evidence item(s): {', '.join(sorted(used))}"
     if not pool:
@@ -684,204 +684,9 @@ def cite_doc(kb: Knowledge, key: str) -> Doc:
     return doc.note()
 
 
-# ------------------------------------------------------------------------------------------
-# how: the whole chain
-
-
-def _desc(rule_id: str) -> str:
-    from ..rules import RULES
-
-    return RULES[rule_id].description if rule_id in RULES else ""
-
-
-def _derived_groups(adv: Advice) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {}
-    for s in adv.trace:
-        for a in s["asserted"]:
-            groups.setdefault(a.split(":", 1)[0], []).append(a)
-    return groups
-
-
-def _head_tree(kb: Knowledge, adv: Advice) -> list[tuple[str, list[str]]]:
-    """(label, children) for the parts before the firings: query, disease, categories..."""
-    res = adv.resolution
-    cons = {k: v for k, v in adv.constraints.as_json().items() if v}
-    parts = [(f"Query: {adv.text!r}", []),
-             (f"Resolved disease: {res.name} ({res.id}), matched by {res.matched_by}",
-              ([f"ICD-10-CM {res.icd10cm}, block {res.icd_block}, chapter {res.icd_chapter}"] if not res.curated else [])
-              + [f"note: {n}" for n in res.notes]),
-             ("Constraints: " + (", ".join(f"{k}={v}" for k, v in cons.items()) if cons else "none"), []),
-             ("Categories (derived)", [f"{c['category']} ({c['ckind']}, {c['via']})" for c in adv.classes] or ["none"])]
-    if adv.related:
-        parts.append(("Relatives (derived)", [f"{r['disease']} ({r['relation']}, match weight {r['w'] / 1000:.2f})"
-                                             for r in adv.related]))
-    if adv.populations:
-        parts.append(("Populations (derived)", [f"{p['population']} (from the {p['via']})" for p in adv.populations]))
-    return parts
-
-
-def _firing_lines(step: dict) -> tuple[str, list[str]]:
-    label = f"{step['step']}. {step['rule']}: {_desc(step['rule'])}"
-    kids = [f"matched: {', '.join(step['matched'])}",
-            f"asserted: {', '.join(step['asserted'])}" if step["asserted"] else "asserted: nothing new"]
-    return label, kids
-
-
-def _tail_tree(kb: Knowledge, adv: Advice, top: int | None = None) -> list[tuple[str, list[str]]]:
-    parts = []
-    groups = _derived_groups(adv)
-    parts.append((f"Derived facts ({sum(len(v) for v in groups.values())})",
-                  [f"{k}: {len(v)}" for k, v in groups.items()] or ["none"]))
-    for axis in AXES:
-        recs = adv.recs[axis][:top] if top else adv.recs[axis]
-        kids = [f"{r.rank}. {r.id} {r.score:.3f} ({words(r.score)}; {r.level or '-'}; "
-                f"{len(r.support)} contribution{'s' if len(r.support) != 1 else ''})" for r in recs] or ["no candidates"]
-        if len(adv.recs[axis]) > len(recs):
-            kids.append(f"... {len(adv.recs[axis]) - len(recs)} more")
-        parts.append((f"Ranking: {TITLES[axis]}", kids))
-    if adv.excluded:
-        parts.append(("Excluded", [f"{x['axis']} {x['id']}: {x['reason']} ({x['rule']})" for x in adv.excluded]))
-    if adv.cautions:
-        parts.append(("Cautions", [f"{c['id']}: {c['text']}" for c in adv.cautions]))
-    return parts
-
-
-def _tree(label: str, parts) -> Tree:
-    t = Tree(escape(label), guide_style="dim")
-    for head, kids in parts:
-        node = t.add(f"[bold]{escape(head)}[/bold]")
-        for k in kids:
-            node.add(escape(k))
-    return t
-
-
-def explain_tree(kb: Knowledge, adv: Advice) -> Tree:
-    firings = [_firing_lines(s) for s in adv.trace]
-    t = Tree(f"[bold]How the advice for {escape(adv.resolution.name)} was reached[/bold]", guide_style="dim")
-    for head, kids in _head_tree(kb, adv):
-        node = t.add(f"[bold]{escape(head)}[/bold]")
-        for k in kids:
-            node.add(escape(k))
-    fnode = t.add(f"[bold]Rule firings, in order ({len(firings)})[/bold]")
-    for label, kids in firings:
-        n = fnode.add(escape(label))
-        for k in kids:
-            n.add(escape(k))
-    for head, kids in _tail_tree(kb, adv):
-        node = t.add(f"[bold]{escape(head)}[/bold]")
-        for k in kids:
-            node.add(escape(k))
-    return t
-
-
-def print_explain(kb: Knowledge, adv: Advice, console: Console) -> None:
-    console.print(explain_tree(kb, adv))
-    console.print(f"[dim]Note: {escape(DISCLAIMER)}[/dim]")
-
-
-def step_explain(kb: Knowledge, adv: Advice, console: Console, read=input) -> int:
-    """Walk through the firings one at a time. ``read(prompt)``: '' or anything = next, 'q' = quit;
-    EOFError = stop pausing and show the rest. Returns the number of firings shown."""
-    console.print(_tree(f"How the advice for {adv.resolution.name} was reached", _head_tree(kb, adv)))
-    n = len(adv.trace)
-    console.print(f"[bold]Forward chaining: {n} rule firings.[/bold] Enter: next firing, q: quit.")
-    pausing = True
-    for i, step in enumerate(adv.trace, 1):
-        label, kids = _firing_lines(step)
-        console.print(_tree(label, [(k, []) for k in kids]))
-        if pausing and i < n:
-            try:
-                answer = read(f"[{i}/{n}] Enter: next, q: quit > ")
-            except EOFError:
-                pausing = False
-                continue
-            if answer.strip().lower() in ("q", "quit", "exit"):
-                console.print(f"Stopped after firing {i} of {n}.")
-                console.print(f"[dim]Note: {escape(DISCLAIMER)}[/dim]")
-                return i
-    console.print(_tree("Result", _tail_tree(kb, adv)))
-    console.print(f"[dim]Note: {escape(DISCLAIMER)}[/dim]")
-    return n
-
-
-def explain_markdown(kb: Knowledge, adv: Advice) -> str:
-    lines = [f"# How the advice for {adv.resolution.name} was reached", "", f"> _{DISCLAIMER}_", ""]
-    for head, kids in _head_tree(kb, adv):
-        lines.append(f"- **{head}**")
-        lines += [f"  - {k}" for k in kids]
-    lines += ["", f"## Rule firings, in order ({len(adv.trace)})", ""]
-    for step in adv.trace:
-        label, kids = _firing_lines(step)
-        num, rest = label.split(". ", 1)
-        rule, desc = rest.split(": ", 1)
-        lines.append(f"{num}. `{rule}`: {desc}")
-        lines += [f"   - {k}" for k in kids]
-    lines += ["", "## Result", ""]
-    for head, kids in _tail_tree(kb, adv):
-        lines.append(f"- **{head}**")
-        lines += [f"  - {k}" for k in kids]
-    lines += ["", f"_{DISCLAIMER}_", ""]
-    return "\n".join(lines)
-
-
-def _graph(adv: Advice):
-    """Nodes and edges of the reasoning graph: facts -> firing -> facts -> ranked items."""
-    nodes: dict[str, tuple[str, str]] = {}  # fact id -> (node id, kind: input|derived|rule|item)
-    edges: list[tuple[str, str]] = []
-    derived = {a for s in adv.trace for a in s["asserted"]}
-
-    def node(fid: str, kind: str) -> str:
-        if fid not in nodes:
-            nodes[fid] = (f"n{len(nodes)}", kind)
-        return nodes[fid][0]
-
-    for s in adv.trace:
-        r = node(f"{s['step']}. {s['rule']}", "rule")
-        for m in s["matched"]:
-            edges.append((node(m, "derived" if m in derived else "input"), r))
-        for a in s["asserted"]:
-            edges.append((r, node(a, "derived")))
-    scores = {(r.axis, r.id): r for axis in AXES for r in adv.recs[axis]}
-    excluded = {(x["axis"], x["id"]) for x in adv.excluded}
-    axis_of = {"source": "sources", "route": "routes", "engineering": "engineering"}
-    for fid in list(nodes):
-        if fid.startswith("support:"):
-            _, ax, item = fid.split(":", 3)[:3]
-            rec = scores.get((axis_of[ax], item))
-            label = (f"{ax} {item}: rank {rec.rank}, score {rec.score:.3f}" if rec
-                     else f"{ax} {item}: excluded" if (ax, item) in excluded else f"{ax} {item}")
-            edges.append((nodes[fid][0], node(label, "item")))
-    return nodes, edges
-
-
-def explain_mermaid(kb: Knowledge, adv: Advice) -> str:
-    nodes, edges = _graph(adv)
-    shape = {"input": ('["', '"]'), "derived": ('("', '")'), "rule": ('[["', '"]]'), "item": ('{{"', '"}}')}
-    lines = [f"%% Reasoning graph for {adv.resolution.name} ({adv.resolution.id}). {DISCLAIMER}",
-             "flowchart LR"]
-    for fid, (nid, kind) in nodes.items():
-        a, b = shape[kind]
-        lines.append(f"  {nid}{a}{fid.replace(chr(34), '#quot;')}{b}:::{kind}")
-    for x, y in edges:
-        lines.append(f"  {x} --> {y}")
-    lines += ["  classDef input fill:#eeeeee,stroke:#999999", "  classDef derived fill:#e8f4ff,stroke:#3377aa",
-              "  classDef rule fill:#fff4d6,stroke:#aa8800", "  classDef item fill:#e6ffe6,stroke:#338833", ""]
-    return "\n".join(lines)
-
-
-def explain_dot(kb: Knowledge, adv: Advice) -> str:
-    nodes, edges = _graph(adv)
-    shape = {"input": "box", "derived": "ellipse", "rule": "box3d", "item": "hexagon"}
-    esc = lambda s: s.replace("\\", "\\\\").replace('"', '\\"')  # noqa: E731
-    lines = [f"// Reasoning graph for {adv.resolution.name} ({adv.resolution.id}). {DISCLAIMER}",
-             "digraph reasoning {", "  rankdir=LR;", "  node [fontsize=10];"]
-    for fid, (nid, kind) in nodes.items():
-        lines.append(f'  {nid} [label="{esc(fid)}", shape={shape[kind]}];')
-    for x, y in edges:
-        lines.append(f"  {x} -> {y};")
-    lines += ["}", ""]
-    return "\n".join(lines)
-
+from .explain_how import (  # noqa: E402,F401  (views of the chain, re-exported)
+    explain_dot, explain_markdown, explain_mermaid, explain_tree, print_explain, step_explain,
+)
 
 __all__ = ["CAN_CONCLUDE", "Doc", "cite_doc", "cite_json", "explain_dot", "explain_markdown", "explain_mermaid",
            "explain_tree", "find_item", "print_explain", "rule_json", "rules_doc", "show_record", "step_explain",

@@ -39,6 +39,7 @@ class Knowledge:
     trials: dict[str, dict] = field(default_factory=dict)
     diseases: dict[str, dict] = field(default_factory=dict)
     categories: dict[str, dict] = field(default_factory=dict)
+    comparisons: dict[str, dict] = field(default_factory=dict)
     sources: dict[str, dict] = field(default_factory=dict)
     routes: dict[str, dict] = field(default_factory=dict)
     engineering: dict[str, dict] = field(default_factory=dict)
@@ -274,10 +275,7 @@ def _check_weights(w, path: str, col: _Collector):
     for k in S.WEIGHT_SCALARS:
         v = w.get(k)
         kl, kc = _mark_of(w, k)
-        if k == "category_limit":
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                col.add(path, kl, kc, f"weights.{k}", f"must be a whole number >= 0, got {v!r}")
-        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
             col.add(path, kl, kc, f"weights.{k}", f"must be a number from 0 to 1, got {v!r}")
     rules = w.get("rules")
     if not isinstance(rules, dict):
@@ -436,6 +434,17 @@ def _cross_check(kb: Knowledge, col: _Collector):
                 else:
                     col.add(path, line, c, "cites", f"unknown reference {tok!r}")
 
+    def check_kind(section, rid, fld, values, kind):
+        for value in values:
+            if value is None:
+                continue
+            if value not in kb.categories:
+                check_ref(section, rid, fld, value, "categories")
+            elif kb.categories[value]["kind"] != kind:
+                path, line, c = where(section, rid, fld)
+                col.add(path, line, c, fld, f"{value!r} is a {kb.categories[value]['kind']}, not an {kind}"
+                        if kind[0] in "aeiou" else f"{value!r} is an {kb.categories[value]['kind']}, not a {kind}")
+
     for sec in ("sources", "routes", "engineering"):
         for rid, rec in kb.section(sec).items():
             check_cites(sec, rid, rec)
@@ -446,8 +455,8 @@ def _cross_check(kb: Knowledge, col: _Collector):
                         col.add(path, line, c, "properties.cites", f"unknown reference {tok!r}")
             if sec == "sources":
                 check_ref(sec, rid, "parent", rec.get("parent"), "sources")
-            for cat in rec.get("reaches") or ():
-                check_ref(sec, rid, "reaches", cat, "categories")
+            check_kind(sec, rid, "reaches", rec.get("reaches") or (), "organ-system")
+            check_kind(sec, rid, "organs", rec.get("organs") or (), "organ-system")
             for cat in rec.get("fits") or ():
                 check_ref(sec, rid, "fits", cat, "categories")
             if sec == "engineering" and not any(rid.startswith(p + "-") for p in S.ENGINEERING_PREFIXES):
@@ -461,12 +470,11 @@ def _cross_check(kb: Knowledge, col: _Collector):
             col.add(path, line, c, "parent", f"parent chain of {rid!r} loops back to itself")
     for rid, rec in kb.diseases.items():
         check_ref("diseases", rid, "parent", rec.get("parent"), "diseases")
-        for cat in rec.get("categories") or ():
-            check_ref("diseases", rid, "categories", cat, "categories")
-        kinds = {kb.categories[c]["kind"] for c in rec.get("categories") or () if c in kb.categories}
-        if not kinds & {"organ-system", "process"}:
-            path, line, c = where("diseases", rid, "categories")
-            col.add(path, line, c, "categories", "a disease needs at least one organ-system or process category")
+        check_kind("diseases", rid, "organ", [rec.get("organ")], "organ-system")
+        check_kind("diseases", rid, "processes", rec.get("processes") or (), "process")
+        if not rec.get("processes"):
+            path, line, c = where("diseases", rid, "processes")
+            col.add(path, line, c, "processes", "a disease needs at least one process (e.g. fibrosis, cancer)")
         if rid in kb.disease_ancestors(rid):
             path, line, c = where("diseases", rid, "parent")
             col.add(path, line, c, "parent", f"parent chain of {rid!r} loops back to itself")
@@ -487,6 +495,30 @@ def _cross_check(kb: Knowledge, col: _Collector):
             path, line, c = where("evidence", rid, "table2")
             col.add(path, line, c, "table2", f"Cai 2020 Table 2 has rows 1 to 26, got {t2}")
         check_cites("evidence", rid, rec)
+    axis_section = {"source": "sources", "route": "routes", "engineering": "engineering"}
+    for rid, rec in kb.comparisons.items():
+        check_cites("comparisons", rid, rec)
+        for d in rec.get("diseases") or ():
+            check_ref("comparisons", rid, "diseases", d, "diseases")
+        check_kind("comparisons", rid, "organ", [rec.get("organ")], "organ-system")
+        check_kind("comparisons", rid, "process", [rec.get("process")], "process")
+        target = axis_section.get(rec["axis"])
+        named = ([rec["better"]] if rec.get("better") else []) + list(rec.get("worse") or ()) + list(rec.get("tie") or ())
+        if target:
+            for fld in ("better", "worse", "tie"):
+                vals = rec.get(fld)
+                for v in ([vals] if isinstance(vals, str) else vals or ()):
+                    check_ref("comparisons", rid, fld, v, target)
+        kind = rec["kind"]
+        if kind == "tie" and (len(rec.get("tie") or ()) < 2 or rec.get("better")):
+            path, line, c = where("comparisons", rid, "tie")
+            col.add(path, line, c, "tie", "a tie names at least two items under 'tie' and no 'better'")
+        if kind != "tie" and not rec.get("better"):
+            path, line, c = where("comparisons", rid, "better")
+            col.add(path, line, c, "better", f"a {kind} comparison names the item it favours under 'better'")
+        if not named:
+            path, line, c = where("comparisons", rid, "id")
+            col.add(path, line, c, "id", "a comparison names the items it compares")
     for rid, rec in kb.trials.items():
         check_ref("trials", rid, "source", rec.get("source"), "sources")
         check_ref("trials", rid, "disease", rec.get("disease"), "diseases")
@@ -495,7 +527,8 @@ def _cross_check(kb: Knowledge, col: _Collector):
 
 
 _LABEL = {"sources": "source", "routes": "route", "engineering": "engineering option",
-          "diseases": "disease", "categories": "category", "trials": "trial", "evidence": "evidence"}
+          "diseases": "disease", "categories": "category", "trials": "trial", "evidence": "evidence",
+          "comparisons": "comparison"}
 
 
 def _did_you_mean(value: str, pool) -> str:
@@ -515,7 +548,7 @@ def _index(kb: Knowledge):
         for key in cites:
             by_ref[key].append(eid)
         weighty = [k for k in cites if not kb.references[k].get("mismatch")]
-        factor = (w["model"][ev["model"]] * w["species"][ev["species"]] * w["vesicle"][ev["vesicle"]])
+        factor = (w["model"].get(ev["model"], 0) * w["species"][ev["species"]] * w["vesicle"][ev["vesicle"]])
         kb.strength[eid] = int(round(factor * 1000)) if weighty else 0
     kb.evidence_by_disease = {k: sorted(v) for k, v in by_disease.items()}
     kb.evidence_by_reference = {k: sorted(v) for k, v in by_ref.items()}
@@ -524,7 +557,7 @@ def _index(kb: Knowledge):
     for did, d in kb.diseases.items():
         if d.get("parent"):
             children[d["parent"]].append(did)
-        for cat in d["categories"]:
+        for cat in categories_of(d):
             by_cat[cat].append(did)
     kb.children = {k: sorted(v) for k, v in children.items()}
     kb.diseases_by_category = {k: sorted(v) for k, v in by_cat.items()}
@@ -535,6 +568,11 @@ def _index(kb: Knowledge):
             for eid in kb.evidence_by_disease.get(did, ()):
                 cat_ev[cat].append((-kb.strength[eid], eid, did))
     kb.category_evidence = {k: sorted(v) for k, v in cat_ev.items()}
+
+
+def categories_of(disease: dict) -> list[str]:
+    """A disease's categories: its organ system, then its processes (derived, for dumps and indices)."""
+    return [disease["organ"], *disease.get("processes", ())]
 
 
 @lru_cache(maxsize=8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .errors import KnowledgeError, SchemaProblem, UnknownItem
-from .kb import Knowledge, _mark_of
+from .kb import Knowledge, _mark_of, categories_of
 from .text import norm
 
 SECTIONS = ("diseases", "sources", "routes", "engineering", "references", "evidence", "trials", "categories")
@@ -198,12 +198,13 @@ def dump(kb: Knowledge) -> dict:
         "references": refs,
         "sources": cat_items("sources", ["parent", "synonyms", "properties"]),
         "routes": cat_items("routes", ["invasiveness", "reaches", "synonyms", "properties"]),
-        "engineering": cat_items("engineering", ["purposes", "fits", "synonyms", "properties"]),
+        "engineering": cat_items("engineering", ["purposes", "fits", "organs", "populations", "synonyms", "properties"]),
         "categories": [{"id": k, "name": c["name"], "kind": c["kind"]} for k, c in sorted(kb.categories.items())],
         "diseases": [
             {"id": k, "name": d["name"], "synonyms": list(d.get("synonyms") or []),
              "abbreviations": list(d.get("abbreviations") or []), "parent": d.get("parent"),
-             "categories": list(d["categories"]), "icd10cm": d.get("icd10cm"),
+             "categories": categories_of(d), "icd10cm": d.get("icd10cm"),
+             "organ": d["organ"], "processes": list(d["processes"]),
              "populations": list(d.get("populations") or [])}
             for k, d in sorted(kb.diseases.items())
         ],

@@ -12,7 +12,7 @@ import difflib
 from dataclasses import dataclass, field
 
 from .errors import AmbiguousDisease, UnknownDisease
-from .kb import Knowledge
+from .kb import Knowledge, categories_of
 from .text import norm
 
 FUZZY_CUTOFF = 0.84
@@ -136,7 +136,7 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
 
 def _curated(kb: Knowledge, text: str, did: str, how: str) -> Resolution:
     d = kb.diseases[did]
-    return Resolution(text, did, d["name"], how, tuple(d["categories"]), d.get("icd10cm"))
+    return Resolution(text, did, d["name"], how, tuple(categories_of(d)), d.get("icd10cm"))
 
 
 def _by_icd(kb: Knowledge, text: str) -> Resolution | None:

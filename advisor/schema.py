@@ -16,10 +16,12 @@ CITE_RE = re.compile(r"^(?:(heo2018|cai2020)(?::(\d+))?|([a-z][a-z0-9]*))$")
 REVIEWS = ("heo2018", "cai2020")
 VESICLES = ("exosome", "microvesicle", "ev", "secretome")
 SPECIES = ("human", "mouse", "rat", "pig", "unknown")
-MODELS = ("clinical-completed", "clinical-registered", "in-vivo", "in-vitro", "review-inference")
+MODELS = ("clinical-completed", "case-report", "clinical-registered", "in-vivo", "in-vitro", "review-inference")
 DIRECTIONS = ("supports", "opposes")
-CATEGORY_KINDS = ("organ-system", "process", "population")
-POPULATIONS = ("neonate", "child", "adult", "elderly")
+CATEGORY_KINDS = ("organ-system", "process")
+POPULATIONS = ("neonate", "child", "adult", "elderly", "female", "male")
+COMPARISON_AXES = ("source", "route", "engineering", "vesicle", "species")
+COMPARISON_KINDS = ("preference", "tie", "readiness")
 INVASIVENESS = ("low", "medium", "high")
 PURPOSES = (
     "retention", "targeting", "drug-delivery", "anti-inflammatory-priming", "potency",
@@ -78,7 +80,8 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "diseases": {
         "id": F("id"), "name": F("str"), "synonyms": F("strlist", False),
         "abbreviations": F("strlist", False), "parent": F("nullable-id", ref="diseases"),
-        "categories": F("idlist", ref="categories"), "icd10cm": F("nullable-str"),
+        "organ": F("id", ref="categories"), "processes": F("idlist", ref="categories"),
+        "icd10cm": F("nullable-str"),
         "populations": F("enumlist", False, enum=POPULATIONS), "note": F("str", False),
     },
     "categories": {
@@ -99,7 +102,16 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "engineering": {
         "id": F("id"), "name": F("str"), "synonyms": F("strlist", False),
         "purposes": F("enumlist", enum=PURPOSES), "fits": F("idlist", False, ref="categories"),
+        "organs": F("idlist", False, ref="categories"),
+        "populations": F("enumlist", False, enum=POPULATIONS),
         "properties": PROPERTIES, "cites": F("cites", False), "note": F("str", False),
+    },
+    "comparisons": {
+        "id": F("id"), "axis": F("enum", enum=COMPARISON_AXES), "kind": F("enum", enum=COMPARISON_KINDS),
+        "better": F("nullable-str", False), "worse": F("strlist", False), "tie": F("strlist", False),
+        "diseases": F("idlist", False, ref="diseases"), "organ": F("nullable-id", False, ref="categories"),
+        "process": F("nullable-id", False, ref="categories"),
+        "text": F("str"), "cites": F("cites"), "note": F("str", False),
     },
 }
 
@@ -112,9 +124,9 @@ PROPERTY_FIELDS = {
 }
 
 WEIGHT_GROUPS = {
-    "model": MODELS,
+    "model": tuple(m for m in MODELS if m != "clinical-registered"),  # registered trials: context only
     "species": SPECIES,
     "vesicle": VESICLES,
-    "match": ("exact", "parent", "child", "sibling", "category"),
+    "tier": ("1", "2", "3", "4"),
 }
-WEIGHT_SCALARS = ("source_rollup", "unspecified_source", "category_limit")
+WEIGHT_SCALARS = ("source_rollup",)
