@@ -146,7 +146,7 @@ def kb_stats(fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", help="rich or j
 def kb_show(item: str = typer.Argument(..., help="Any id: disease, source, route, option, reference, evidence, trial, category; or cai2020:N.")):
     """Show one record and everything that points to it."""
     from .advisor import kbtools
-    from .advisor.explain import show_record
+    from .advisor.docview import show_record
 
     try:
         kb = knowledge()

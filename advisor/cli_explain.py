@@ -108,11 +108,14 @@ def register(app, knowledge, fail, out):
         rule_id: Optional[str] = typer.Argument(None, metavar="[ID]", help="A rule id; omit to list all rules."),
         fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", help="Output format."),
     ):
-        """Browse the rule base: id, stage, description, conditions in plain words, citations."""
+        """Browse the rule base as declared: conditions, what each rule asserts, weights, citations (--format markdown: the rule book)."""
         from .kbtools import rules_list
 
         try:
             kb = knowledge()
+            if fmt.value == "markdown" and rule_id is None:
+                sys.stdout.write(X.rule_book(kb))
+                return
             _emit(fmt, lambda: X.rules_doc(kb, rule_id),
                   lambda: X.rule_json(kb, rule_id) if rule_id else {"rules": rules_list(kb),
                                                                     "disclaimer": advisor.DISCLAIMER})

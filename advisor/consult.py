@@ -1,8 +1,11 @@
-"""One consultation: resolve the disease, prepare the facts, run the rules, rank the results.
+"""One consultation: resolve the disease, prepare the facts, run the rules, combine and order.
 
 ``consult(kb, text, constraints)`` is the library entry point the CLI (and a notebook) calls.
-Python here only prepares facts and combines the certainty factors the rules concluded; what
-is supported, opposed, excluded or flagged is decided by the rules in :mod:`rules`.
+Python here prepares facts (what the knowledge base says about the query's disease, its relatives,
+the catalogues and the user's constraints) and, after the rules ran, combines the certainty factors
+and sorts. Which evidence transfers, at which tier, to which candidate, what a constraint removes,
+which comparison applies and what is flagged: all of that is decided by the rules (rules/rules.yaml)
+and read here from the facts they derived.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..rules import RULES
-
 from . import engine
 from .errors import UsageError
-from .kb import Knowledge, categories_of
+from .kb import Knowledge
+from .schema import ENGINEERING_PREFIXES
 from .resolve import Resolution, resolve
 from .scoring import combine, strongest, words
 
@@ -23,7 +26,9 @@ DISCLAIMER = (
 )
 AXES = ("sources", "routes", "engineering")
 AXIS_OF = {"source": "sources", "route": "routes", "engineering": "engineering"}
-POPULATIONS = ("neonate", "child", "adult", "elderly")
+ITEM_AXIS = {v: k for k, v in AXIS_OF.items()}
+POPULATIONS = ("neonate", "child", "adult", "elderly", "female", "male")
+REVIEWS = ("heo2018", "cai2020")
 
 
 @dataclass(frozen=True)
@@ -46,15 +51,30 @@ class Constraints:
 class Contribution:
     rule: str
     cf: float
+    tier: int
+    basis: str
     evidence: list[str]
     citations: list[str]
     text: str
-    match: str = ""
     model: str = ""
+    origin: str = ""
 
     def as_json(self) -> dict:
-        return {"rule": self.rule, "cf": round(self.cf, 3), "evidence": self.evidence,
-                "citations": self.citations, "text": self.text}
+        return {"rule": self.rule, "cf": round(self.cf, 3), "tier": self.tier, "basis": self.basis,
+                "evidence": self.evidence, "citations": self.citations, "text": self.text}
+
+
+@dataclass
+class Preference:
+    comparison: str
+    effect: int  # +1 favours this item, -1 favours another over it, 0 a tie
+    text: str
+    rule: str
+    citations: list[str]
+
+    def as_json(self) -> dict:
+        return {"comparison": self.comparison, "effect": self.effect, "rule": self.rule, "text": self.text,
+                "citations": self.citations}
 
 
 @dataclass
@@ -63,14 +83,28 @@ class Rec:
     id: str
     name: str
     score: float
+    tier: int
     level: str | None
     support: list[Contribution]
     arithmetic: list[str]
+    preferences: list[Preference] = field(default_factory=list)
+    key_citation: str | None = None
     rank: int = 0
+
+    @property
+    def preference(self) -> int:
+        return sum(p.effect for p in self.preferences)
+
+    @property
+    def basis(self) -> str:
+        best = [c for c in self.support if c.cf > 0 and c.tier == self.tier]
+        return best[0].basis if best else "opposed"
 
     def as_json(self) -> dict:
         return {"rank": self.rank, "id": self.id, "name": self.name, "score": round(self.score, 3),
-                "level": self.level, "support": [s.as_json() for s in self.support]}
+                "tier": self.tier, "basis": self.basis, "level": self.level, "key_citation": self.key_citation,
+                "preference": self.preference, "comparisons": [p.as_json() for p in self.preferences],
+                "support": [s.as_json() for s in self.support]}
 
 
 @dataclass
@@ -80,14 +114,20 @@ class Advice:
     constraints: Constraints
     recs: dict[str, list[Rec]]
     excluded: list[dict]
+    context: list[dict]
     cautions: list[dict]
     trace: list[dict]
     references: dict[str, dict]
-    classes: list[dict] = field(default_factory=list)
-    related: list[dict] = field(default_factory=list)
+    relations: list[dict] = field(default_factory=list)
+    blocked: list[dict] = field(default_factory=list)
     populations: list[dict] = field(default_factory=list)
-    facts_asserted: int = 0
+    facts: list[dict] = field(default_factory=list)  # what was asserted, for why-not and explain
+    derived: list[dict] = field(default_factory=list)  # what the rules derived and kept
     disclaimer: str = DISCLAIMER
+
+    @property
+    def facts_asserted(self) -> int:
+        return len(self.facts)
 
     def find(self, item: str) -> Rec | None:
         for axis in AXES:
@@ -104,6 +144,7 @@ class Advice:
             "routes": [r.as_json() for r in self.recs["routes"]],
             "engineering": [r.as_json() for r in self.recs["engineering"]],
             "excluded": self.excluded,
+            "context": self.context,
             "cautions": self.cautions,
             "trace": self.trace,
             "references": self.references,
@@ -115,130 +156,146 @@ class Advice:
 # constraints
 
 
-def check_constraints(kb: Knowledge, constraints: Constraints) -> None:
-    import difflib
+def _norm_token(s: str) -> str:
+    return " ".join(str(s).strip().lower().split())
 
-    for s in constraints.exclude_sources:
-        if s not in kb.sources:
-            close = difflib.get_close_matches(s, list(kb.sources), n=3, cutoff=0.5)
-            hint = f"; did you mean: {', '.join(close)}?" if close else f"; known: {', '.join(sorted(kb.sources))}"
-            raise UsageError(f"unknown source for --exclude-source: {s!r}{hint}")
-    for r in constraints.routes:
-        if r not in kb.routes:
-            close = difflib.get_close_matches(r, list(kb.routes), n=3, cutoff=0.5)
-            hint = f"; did you mean: {', '.join(close)}?" if close else f"; known: {', '.join(sorted(kb.routes))}"
-            raise UsageError(f"unknown route for --route: {r!r}{hint}")
-    if constraints.population is not None and constraints.population not in POPULATIONS:
-        raise UsageError(
-            f"unknown population for --population: {constraints.population!r}; use one of {', '.join(POPULATIONS)}"
-        )
+
+def normalise_constraints(kb: Knowledge, constraints: Constraints) -> Constraints:
+    """Ids accepted case-insensitively (and by name or synonym where the catalogue gives one),
+    repeated values folded into one, in a stable order; unknown values are usage errors."""
+    from . import ids
+
+    srcs = sorted({ids.resolve_id(kb, "source", s) for s in constraints.exclude_sources})
+    rts = sorted({ids.resolve_id(kb, "route", r) for r in constraints.routes})
+    pop = constraints.population
+    if pop is not None:
+        pop = _norm_token(pop)
+        if pop not in POPULATIONS:
+            raise UsageError(f"unknown population for --population: {constraints.population!r}; "
+                             f"use one of {', '.join(POPULATIONS)}")
+    return Constraints(tuple(srcs), tuple(rts), bool(constraints.clinical_only), pop)
+
+
+def check_constraints(kb: Knowledge, constraints: Constraints) -> Constraints:
+    """Validate and normalise (kept under its old name for callers that only validate)."""
+    return normalise_constraints(kb, constraints)
 
 
 # ------------------------------------------------------------------------------------------
 # facts
 
 
-def _ms(x: float) -> int:
-    return int(round(x * 1000))
+def _index(kb: Knowledge) -> dict:
+    """Per knowledge base: diseases by organ and process, evidence order, papers (built once)."""
+    idx = kb.__dict__.get("_consult_index")
+    if idx is not None:
+        return idx
+    by_organ: dict[str, list[str]] = {}
+    by_process: dict[str, list[str]] = {}
+    for did, d in sorted(kb.diseases.items()):
+        by_organ.setdefault(d["organ"], []).append(did)
+        for p in d["processes"]:
+            by_process.setdefault(p, []).append(did)
+    order = {eid: i for i, eid in enumerate(sorted(kb.evidence))}
+    paper = {}
+    for eid, ev in kb.evidence.items():
+        keys = [k for k in kb.citations(ev) if k not in REVIEWS]
+        paper[eid] = keys[0] if keys else ""
+    idx = {"by_organ": by_organ, "by_process": by_process, "order": order, "paper": paper}
+    kb.__dict__["_consult_index"] = idx
+    return idx
 
 
-def prepare(kb: Knowledge, res: Resolution, constraints: Constraints) -> list[dict]:
-    """The facts for this query only: the disease, its relatives, the evidence that could match."""
-    w = {"match": {"exact": 1.0, "parent": 0.7, "child": 0.7, "sibling": 0.5, "category": 0.35},
-         "unspecified_source": 0.5, "category_limit": 12, **kb.weights}  # TEMPORARY until the rule rewrite
-    facts: list[dict] = []
+def _descendants(kb: Knowledge, did: str) -> list[str]:
+    out, todo = [], list(kb.children.get(did, ()))
+    while todo:
+        d = todo.pop(0)
+        if d not in out:
+            out.append(d)
+            todo.extend(kb.children.get(d, ()))
+    return out
+
+
+def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: bool = True) -> list[dict]:
+    """The facts for this query. With ``index`` (the default) only diseases that share the query's
+    family, organ system or a process are asserted, with their evidence; ``index=False`` asserts
+    every disease and item (a test checks both give the same answers)."""
+    idx = _index(kb)
     q = res.id
-    clinical_only = 1 if constraints.clinical_only else 0
-    facts.append({
-        "id": "query", "kind": "query", "disease": q, "one": 1, "indirect": 0 if res.curated else 1,
-        "clinical_only": clinical_only, "min_clinical": clinical_only,
-        "w_exact": _ms(w["match"]["exact"]), "w_parent": _ms(w["match"]["parent"]),
-        "w_child": _ms(w["match"]["child"]), "w_sibling": _ms(w["match"]["sibling"]),
-        "w_category": _ms(w["match"]["category"]), "w_rollup": _ms(w["source_rollup"]), "w_unspecified": _ms(w["unspecified_source"]),
-    })
-    cat_kind = {cid: c["kind"] for cid, c in kb.categories.items()}
-    diseases: dict[str, str] = {}  # disease -> parent ('' for none), the disease facts to assert
-    evidence_diseases: list[str] = []
-    query_cats = list(res.categories)
+    organ = res.organ
+    processes = tuple(res.processes)
+    cancer = 1 if "cancer" in processes else 0
+    pops = tuple(res.populations)
+    facts: list[dict] = [{
+        "id": "query", "kind": "query", "disease": q, "organ": organ, "processes": list(processes),
+        "cancer": cancer, "curated": 1 if res.curated else 0,
+        "user_population": 1 if constraints.population else 0,
+    }]
+    lineage: dict[str, str] = {}
     if res.curated:
-        d = kb.diseases[q]
-        parent = d.get("parent") or ""
-        diseases[q] = parent
-        for ch in kb.children.get(q, ()):
-            diseases[ch] = q
-        evidence_diseases += [q, *kb.children.get(q, ())]
-        if parent:
-            diseases[parent] = kb.diseases[parent].get("parent") or ""
-            evidence_diseases.append(parent)
-            for sib in kb.children.get(parent, ()):
-                if sib != q:
-                    diseases[sib] = parent
-                    evidence_diseases.append(sib)
-            query_cats += [c for c in categories_of(kb.diseases[parent]) if c not in query_cats]
-        for pop in sorted(d.get("populations") or ()):
-            facts.append({"id": f"dpop:{q}:{pop}", "kind": "disease_pop", "disease": q, "population": pop})
+        lineage[q] = "self"
+        for d in _descendants(kb, q):
+            lineage[d] = "narrower"
+        for d in kb.disease_ancestors(q):
+            lineage.setdefault(d, "broader")
+    if index:
+        pool = set(lineage) | set(idx["by_organ"].get(organ, ()))
+        for p in processes:
+            pool |= set(idx["by_process"].get(p, ()))
     else:
-        for rel in res.relatives:
-            facts.append({"id": f"icdrel:{rel}", "kind": "icd_relative", "disease": rel})
-            evidence_diseases.append(rel)
-    for did, parent in diseases.items():
-        facts.append({"id": f"disease:{did}", "kind": "disease", "disease": did, "parent": parent})
-    incat: set[tuple[str, str]] = set()
-    for cat in res.categories:
-        incat.add((q, cat))
-    if res.curated and kb.diseases[q].get("parent"):
-        for cat in categories_of(kb.diseases[kb.diseases[q]["parent"]]):
-            incat.add((kb.diseases[q]["parent"], cat))
-    # same-category evidence: the strongest few per organ-system/population category
-    seen = set(evidence_diseases)
-    limit = w["category_limit"]
-    category_evidence: list[str] = []
-    for cat in query_cats:
-        if cat_kind.get(cat) == "process":
-            continue
-        taken = 0
-        for _, eid, other in kb.category_evidence.get(cat, ()):  # strongest first
-            if taken >= limit:
-                break
-            if other in seen:
-                continue
-            category_evidence.append(eid)
-            incat.add((other, cat))
-            taken += 1
-    for dis, cat in sorted(incat):
-        facts.append({"id": f"incat:{dis}:{cat}", "kind": "in_category", "disease": dis,
-                      "category": cat, "ckind": cat_kind[cat]})
-    ev_ids = [e for d in evidence_diseases for e in kb.evidence_by_disease.get(d, ())]
-    ev_ids += category_evidence
-    done: set[str] = set()
-    for eid in ev_ids:
-        if eid in done or kb.strength[eid] == 0:
-            continue
-        done.add(eid)
-        ev = kb.evidence[eid]
-        facts.append({
-            "id": f"ev:{eid}", "kind": "evidence", "evidence": eid, "disease": ev["disease"],
-            "source": ev["source"], "vesicle": ev["vesicle"], "species": ev["species"],
-            "model": ev["model"], "route": ev.get("route") or "", "direction": ev["direction"],
-            "clinical": 1 if ev["model"].startswith("clinical") else 0, "strength": kb.strength[eid],
-        })
-        for e in ev.get("engineering") or ():
-            facts.append({"id": f"eveng:{eid}:{e}", "kind": "ev_eng", "evidence": eid, "engineering": e})
+        pool = set(kb.diseases)
+    for did in sorted(pool):
+        d = kb.diseases[did]
+        lin = lineage.get(did, "none")
+        shared = next((p for p in processes if p in d["processes"]), "")
+        same_organ = 1 if d["organ"] == organ else 0
+        if index and lin != "broader" and not kb.evidence_by_disease.get(did):
+            continue  # no evidence: nothing to transfer (ancestors stay: comparisons name them)
+        facts.append({"id": f"disease:{did}", "kind": "disease", "disease": did, "lineage": lin,
+                      "same_organ": same_organ, "shared_process": shared,
+                      "cancer": 1 if "cancer" in d["processes"] else 0})
+        for eid in kb.evidence_by_disease.get(did, ()):
+            ev = kb.evidence[eid]
+            registered = ev["model"] == "clinical-registered"
+            if kb.strength[eid] == 0 and not registered:
+                continue  # its only primary citation is flagged as a mismatch: given no weight
+            route = ev.get("route") or ""
+            reaches = 1 if not route or organ in (kb.routes[route].get("reaches") or ()) else 0
+            facts.append({
+                "id": f"ev:{eid}", "kind": "evidence", "evidence": eid, "disease": did, "source": ev["source"],
+                "route": route, "model": ev["model"], "direction": ev["direction"], "strength": kb.strength[eid],
+                "vesicle": ev["vesicle"], "paper": idx["paper"][eid], "registered": 1 if registered else 0,
+                "unstated": 1 if ev["source"] == "msc" else 0,
+                "clinical": 1 if ev["model"] in ("clinical-completed", "case-report") else 0,
+                "reaches": reaches, "order": idx["order"][eid],
+            })
+            for o in ev.get("engineering") or ():
+                opt = kb.engineering[o]
+                facts.append({"id": f"eveng:{eid}:{o}", "kind": "evidence-engineering", "evidence": eid,
+                              "engineering": o, **_option_flags(opt, organ, pops)})
+    for p in pops:
+        facts.append({"id": f"dpop:{p}", "kind": "disease-population", "population": p})
+    for rid, r in sorted(kb.routes.items()):
+        facts.append({"id": f"route:{rid}", "kind": "route", "route": rid,
+                      "reaches": 1 if organ in (r.get("reaches") or ()) else 0,
+                      "invasive": 1 if r["invasiveness"] == "high" else 0})
+    for oid, o in sorted(kb.engineering.items()):
+        fits = o.get("fits") or ()
+        facts.append({"id": f"option:{oid}", "kind": "option", "engineering": oid,
+                      "family": _family(oid),
+                      "purposes": list(o.get("purposes") or ()),
+                      "fits": 1 if organ in fits or any(p in fits for p in processes) else 0,
+                      **_option_flags(o, organ, pops)})
     for sid, s in sorted(kb.sources.items()):
         if s.get("parent"):
-            facts.append({"id": f"srcpart:{sid}", "kind": "source_parent", "child": sid, "parent": s["parent"]})
-    cats = set(query_cats)
-    for rid, r in sorted(kb.routes.items()):
-        facts.append({"id": f"route:{rid}", "kind": "route_info", "route": rid, "invasiveness": r["invasiveness"]})
-        for cat in r.get("reaches") or ():
-            if cat in cats:
-                facts.append({"id": f"reach:{rid}:{cat}", "kind": "route_reach", "route": rid, "category": cat})
-    for eid, e in sorted(kb.engineering.items()):
-        for cat in e.get("fits") or ():
-            if cat in cats:
-                facts.append({"id": f"fit:{eid}:{cat}", "kind": "eng_fit", "engineering": eid, "category": cat})
-        for p in e.get("purposes") or ():
-            facts.append({"id": f"purpose:{eid}:{p}", "kind": "eng_purpose", "engineering": eid, "purpose": p})
+            facts.append({"id": f"part:{sid}", "kind": "source-part", "part": sid, "whole": s["parent"]})
+    for cid, cmp in sorted(kb.comparisons.items()):
+        facts.append({"id": f"cmp:{cid}", "kind": "comparison", "comparison": cid, "axis": cmp["axis"],
+                      "type": cmp["kind"], "scoped": 1 if cmp.get("diseases") else 0,
+                      "organ": cmp.get("organ") or "", "process": cmp.get("process") or "",
+                      "process_match": 1 if cmp.get("process") and cmp["process"] in processes else 0})
+        for d in cmp.get("diseases") or ():
+            facts.append({"id": f"cmpscope:{cid}:{d}", "kind": "comparison-scope", "comparison": cid, "disease": d})
     for s in constraints.exclude_sources:
         facts.append({"id": f"con:exclude-source:{s}", "kind": "constraint", "type": "exclude-source", "value": s})
     if constraints.routes:
@@ -249,76 +306,122 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints) -> list[di
     if constraints.clinical_only:
         facts.append({"id": "con:clinical-only", "kind": "constraint", "type": "clinical-only", "value": "yes"})
     if constraints.population:
-        facts.append({"id": f"con:population:{constraints.population}", "kind": "constraint",
-                      "type": "population", "value": constraints.population})
+        facts.append({"id": f"con:population:{constraints.population}", "kind": "constraint", "type": "population",
+                      "value": constraints.population, "in_disease": 1 if constraints.population in pops else 0,
+                      "disease_has_populations": 1 if pops else 0})
     return facts
 
 
+def _family(option_id: str) -> str:
+    """The category word an engineering id starts with (DESIGN.md section 3): 'hydrogel', 'drug-loading'..."""
+    return max((p for p in ENGINEERING_PREFIXES if option_id.startswith(p + "-")), key=len, default="")
+
+
+def _option_flags(opt: dict, organ: str, pops: tuple[str, ...]) -> dict:
+    organs = opt.get("organs") or ()
+    needs = opt.get("populations") or ()
+    return {"organ_ok": 1 if not organs or organ in organs else 0,
+            "population_ok": 1 if not needs or any(p in pops for p in needs) else 0}
+
+
 # ------------------------------------------------------------------------------------------
-# ranking
+# combining and ordering
 
 
-def _rule_citations(kb: Knowledge, rule_id: str) -> list[str]:
-    meta = RULES[rule_id]
-    return kb.citations({"cites": list(meta.cites)})
+def rule_citations(kb: Knowledge, rule_id: str) -> list[str]:
+    return kb.citations({"cites": list(RULES[rule_id].cites)})
 
 
-def _evidence_text(kb: Knowledge, eid: str, match: str) -> str:
+BASIS_WORDS = {"direct": "direct", "related": "related", "indirect": "indirect"}
+
+
+def _evidence_text(kb: Knowledge, eid: str, relation: dict | None) -> str:
     ev = kb.evidence[eid]
     how = f"{ev['model']}, {ev['species']} donor, {ev['vesicle']}"
-    rel = {"exact": "this disease", "parent": "its parent disease", "child": "a narrower disease",
-           "sibling": "a sibling disease", "category": "a disease of the same category"}.get(match, match)
     disease = kb.diseases[ev["disease"]]["name"]
+    rel = f"{relation['basis']}: {relation['how']}" if relation else "?"
     return f"{ev['effect']} [{how}; {disease}: {rel}]"
 
 
-def _contribution(kb: Knowledge, sup: dict) -> Contribution:
-    rule_id, eid = sup["rule"], sup["evidence"]
-    cf = sup["cf"] / 1000
+def _contribution(kb: Knowledge, f: dict, relations: dict[str, dict]) -> Contribution:
+    cf = f["cf"] / 1000
+    eid = f["evidence"]
     if eid:
-        text = _evidence_text(kb, eid, sup["match"])
-        if sup["origin"] == "rollup":
-            part = kb.evidence[eid]["source"]
-            text = f"via its part {part}: " + text
-        return Contribution(rule_id, cf, [eid], kb.citations(kb.evidence[eid]), text,
-                            sup["match"], sup["model"])
-    return Contribution(rule_id, cf, [], _rule_citations(kb, rule_id), RULES[rule_id].description,
-                        "", sup["model"])
+        rel = relations.get(kb.evidence[eid]["disease"])
+        text = _evidence_text(kb, eid, rel)
+        if f["origin"] == "rollup":
+            text = f"via its part {kb.evidence[eid]['source']}: " + text
+        return Contribution(f["rule"], cf, f["tier"], f["basis"], [eid], kb.citations(kb.evidence[eid]), text,
+                            f["model"], f["origin"])
+    return Contribution(f["rule"], cf, f["tier"], f["basis"], [], rule_citations(kb, f["rule"]),
+                        RULES[f["rule"]].description, f["model"], f["origin"])
 
 
 def _catalogue(kb: Knowledge, axis: str) -> dict:
     return {"sources": kb.sources, "routes": kb.routes, "engineering": kb.engineering}[axis]
 
 
-def rank(kb: Knowledge, derived: list[dict]) -> tuple[dict[str, list[Rec]], set[tuple[str, str]]]:
-    excluded = {(AXIS_OF.get(f["axis"], f["axis"]), f["item"]) for f in derived if f["kind"] == "exclusion"}
+def _preferences(kb: Knowledge, derived: list[dict]) -> dict[tuple[str, str], list[Preference]]:
+    out: dict[tuple[str, str], list[Preference]] = {}
+    for f in derived:
+        if f["kind"] != "preference" or f["axis"] not in AXIS_OF:
+            continue
+        cmp = kb.comparisons[f["comparison"]]
+        axis = AXIS_OF[f["axis"]]
+        cites = kb.citations(cmp)
+        if cmp["kind"] == "tie":
+            for item in cmp.get("tie") or ():
+                out.setdefault((axis, item), []).append(Preference(f["comparison"], 0, cmp["text"], f["rule"], cites))
+            continue
+        out.setdefault((axis, cmp["better"]), []).append(Preference(f["comparison"], 1, cmp["text"], f["rule"], cites))
+        for item in cmp.get("worse") or ():
+            out.setdefault((axis, item), []).append(Preference(f["comparison"], -1, cmp["text"], f["rule"], cites))
+    return out
+
+
+def rank(kb: Knowledge, derived: list[dict]) -> dict[str, list[Rec]]:
+    """Combine each candidate's counted contributions and order the candidates (DESIGN.md 4.1):
+    by tier, then the reviews' comparisons, then score, then id."""
+    excluded = {(AXIS_OF[f["axis"]], f["item"]) for f in derived if f["kind"] == "exclusion" and f["axis"] in AXIS_OF}
+    dropped = {f["contribution"] for f in derived if f["kind"] in ("superseded", "set-aside")}
+    relations = {f["disease"]: f for f in derived if f["kind"] == "relation"}
     grouped: dict[tuple[str, str], list[dict]] = {}
     for f in derived:
-        if f["kind"] != "support":
+        if f["kind"] != "contribution" or f["id"] in dropped:
             continue
         key = (AXIS_OF[f["axis"]], f["item"])
         if key in excluded:
             continue
         grouped.setdefault(key, []).append(f)
+    prefs = _preferences(kb, derived)
     recs: dict[str, list[Rec]] = {a: [] for a in AXES}
     for (axis, item), sups in grouped.items():
-        contribs = [_contribution(kb, s) for s in sups]
-        contribs.sort(key=lambda c: (-c.cf, c.rule, c.evidence))
+        sups.sort(key=lambda f: (f["tier"], -f["cf"], f["rule"], f["evidence"]))
+        contribs = [_contribution(kb, f, relations) for f in sups]
         score, arithmetic = combine([c.cf for c in contribs])
-        positive = [c.model for c in contribs if c.cf > 0]
-        level = strongest(positive) or strongest(c.model for c in contribs)
+        positive = [c for c in contribs if c.cf > 0]
+        tier = min((c.tier for c in positive), default=5)
+        strong = [c for c in positive if c.tier <= 3]
+        if strong:
+            best = min(strong, key=lambda c: (c.tier, -c.cf, c.evidence))
+            level = best.model
+            key = next((k for k in best.citations if k not in REVIEWS), best.citations[0] if best.citations else None)
+        else:
+            level = "review-inference" if positive else strongest(c.model for c in contribs)
+            key = next((k for c in positive for k in c.citations if k in REVIEWS), "cai2020" if positive else None)
         cat = _catalogue(kb, axis)
         name = cat[item]["name"] if item in cat else item
-        recs[axis].append(Rec(axis, item, name, score, level, contribs, arithmetic))
+        recs[axis].append(Rec(axis, item, name, score, tier, level, contribs, arithmetic,
+                              prefs.get((axis, item), []), key))
     for axis in AXES:
-        recs[axis].sort(key=lambda r: (-round(r.score, 3), r.id))
+        recs[axis].sort(key=lambda r: (r.tier, -r.preference, -round(r.score, 3), r.id))
         for i, r in enumerate(recs[axis], 1):
             r.rank = i
-    return recs, excluded
+    return recs
 
 
-def _caution_json(kb: Knowledge, f: dict, res: Resolution, constraints: Constraints) -> dict:
-    name = f["caution"]
+def _caution_json(kb: Knowledge, f: dict, res: Resolution) -> dict:
+    name = f["name"]
     if name == "opposing-evidence":
         ev = kb.evidence[f["evidence"]]
         src = kb.sources[ev["source"]]["name"]
@@ -330,75 +433,101 @@ def _caution_json(kb: Knowledge, f: dict, res: Resolution, constraints: Constrai
         return {"id": f"secretome:{f['evidence']}",
                 "text": ("A study here used a whole secretome, which holds more than EVs: its effect "
                          f"cannot be credited to EVs alone ({f['evidence']})."),
-                "citations": _rule_citations(kb, f["rule"]) + [k for k in kb.citations(ev) if k != "cai2020"]}
+                "citations": rule_citations(kb, f["rule"]) + [k for k in kb.citations(ev) if k not in REVIEWS]}
     if name == "es-ethics":
         return {"id": "es-ethics",
                 "text": ("Embryonic-stem-cell-derived MSCs raise ethical questions that may limit their use, "
                          "and no clinical trial of their EVs is listed."),
-                "citations": _rule_citations(kb, f["rule"])}
+                "citations": rule_citations(kb, f["rule"])}
     if name == "preclinical-only":
         return {"id": "preclinical-only",
-                "text": ("No clinical study supports this advice: it rests on animal and cell-culture work "
-                         "and on the reviews' generalisations."), "citations": []}
+                "text": ("No reported clinical result for this disease or a related one supports this advice: it "
+                         "rests on animal and cell-culture work and on the reviews' generalisations."),
+                "citations": []}
     if name == "indirect":
         return {"id": "indirect",
                 "text": (f"The reviews do not name {res.name!r}. It was placed by ICD-10-CM {res.icd10cm} "
-                         f"(block {res.icd_block}, chapter {res.icd_chapter}); the advice rests only on "
-                         "evidence about related diseases."), "citations": []}
+                         f"(organ system {res.organ}; {', '.join(res.processes)}); the advice rests only on "
+                         "evidence about other diseases."), "citations": []}
     if name == "population-mismatch":
-        pops = ", ".join(kb.diseases[res.id].get("populations") or ()) if res.curated else ""
+        pops = ", ".join(res.populations)
         return {"id": "population-mismatch",
-                "text": f"{res.name} usually affects: {pops}; you asked about: {f['item']}.",
-                "citations": []}
+                "text": f"{res.name} usually affects: {pops}; you asked about: {f['item']}.", "citations": []}
     return {"id": name, "text": RULES[f["rule"]].description, "citations": []}  # pragma: no cover
+
+
+def _context_json(kb: Knowledge, f: dict) -> dict:
+    kind = f["type"]
+    if kind in ("unstated-source", "registered-trial"):
+        ev = kb.evidence[f["evidence"]]
+        what = ("MSC source not stated" if kind == "unstated-source"
+                else "registered trial, no results yet (readiness, not efficacy)")
+        text = f"{what}: {ev['effect']} [{ev['model']}, {kb.diseases[ev['disease']]['name']}]"
+        return {"kind": kind, "text": text, "evidence": [f["evidence"]], "citations": kb.citations(ev)}
+    cmp = kb.comparisons[f["comparison"]]
+    return {"kind": kind, "text": cmp["text"], "evidence": [], "citations": kb.citations(cmp)}
 
 
 def consult(kb: Knowledge, text: str, constraints: Constraints = Constraints(), *,
             resolution: Resolution | None = None) -> Advice:
     """Resolve ``text`` and return the ranked, explained advice (raises typed errors)."""
-    check_constraints(kb, constraints)
+    constraints = normalise_constraints(kb, constraints)
     res = resolution or resolve(kb, text)
     facts = prepare(kb, res, constraints)
     ctx = engine.run(facts, kb.weights)
-    derived = ctx.derived
-    recs, _ = rank(kb, derived)
-    excluded = []
-    for f in derived:
-        if f["kind"] == "exclusion":
-            excluded.append({"axis": f["axis"], "id": f["item"], "reason": f["reason"], "rule": f["rule"],
-                             "citations": _rule_citations(kb, f["rule"])})
-    excluded.sort(key=lambda x: (x["axis"], x["id"]))
+    derived = list(ctx.derived.values())
+    return advice_from(kb, text, res, constraints, facts, derived,
+                       [{"step": s.step, "rule": s.rule, "matched": s.matched,
+                         "asserted": [a["id"] for a in s.asserted],
+                         **({"retracted": s.retracted} if s.retracted else {})} for s in ctx.steps])
+
+
+def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constraints, facts: list[dict],
+                derived: list[dict], trace: list[dict]) -> Advice:
+    """Build the Advice from what the rules derived (shared by the engine and the interpreter)."""
+    derived = sorted(derived, key=lambda f: f["id"])
+    recs = rank(kb, derived)
+    excluded = [{"axis": f["axis"], "id": f["item"], "reason": f["reason"], "rule": f["rule"],
+                 "citations": rule_citations(kb, f["rule"])}
+                for f in derived if f["kind"] == "exclusion"]
+    excluded.sort(key=lambda x: (x["axis"], x["id"], x["rule"]))
     cautions: dict[str, dict] = {}
     for f in derived:
         if f["kind"] == "caution":
-            cj = _caution_json(kb, f, res, constraints)
+            cj = _caution_json(kb, f, res)
             cautions.setdefault(cj["id"], cj)
     caution_list = [cautions[k] for k in sorted(cautions)]
-    trace = [{"step": s.step, "rule": s.rule, "matched": s.matched,
-              "asserted": [a["id"] for a in s.asserted],
-              **({"retracted": s.retracted} if s.retracted else {})} for s in ctx.steps]
+    context = [_context_json(kb, f) for f in derived if f["kind"] == "context"]
+    for f in derived:  # the reviews' comparisons of things that are not candidates (vesicle, species)
+        if f["kind"] == "preference" and f["axis"] not in AXIS_OF:
+            cmp = kb.comparisons[f["comparison"]]
+            context.append({"kind": "comparison", "text": cmp["text"], "evidence": [], "citations": kb.citations(cmp)})
+    context.sort(key=lambda c: ({"readiness": 0, "registered-trial": 1, "comparison": 2}.get(c["kind"], 3),
+                                c["evidence"], c["text"]))
     keys: set[str] = set()
     for axis in AXES:
         for r in recs[axis]:
             for c in r.support:
                 keys.update(c.citations)
-    for x in excluded:
-        keys.update(x["citations"])
-    for cj in caution_list:
-        keys.update(cj["citations"])
+            for p in r.preferences:
+                keys.update(p.citations)
+    for group in (excluded, caution_list, context):
+        for x in group:
+            keys.update(x["citations"])
     references = {}
     for k in sorted(keys):
         ref = kb.references[k]
         references[k] = {"authors": ref["authors"], "title": ref["title"], "journal": ref["journal"],
                          "year": ref["year"], "cited_in": dict(sorted(ref["cited_in"].items()))}
     return Advice(
-        text=text, resolution=res, constraints=constraints, recs=recs, excluded=excluded,
+        text=text, resolution=res, constraints=constraints, recs=recs, excluded=excluded, context=context,
         cautions=caution_list, trace=trace, references=references,
-        classes=[f for f in derived if f["kind"] == "class"],
-        related=[f for f in derived if f["kind"] == "related"],
+        relations=[f for f in derived if f["kind"] == "relation"],
+        blocked=[f for f in derived if f["kind"] == "blocked"],
         populations=[f for f in derived if f["kind"] == "population"],
-        facts_asserted=len(facts),
+        facts=facts, derived=derived,
     )
 
 
-__all__ = ["Advice", "Constraints", "Contribution", "Rec", "consult", "prepare", "rank", "words", "DISCLAIMER"]
+__all__ = ["Advice", "Constraints", "Contribution", "Preference", "Rec", "advice_from", "consult", "prepare",
+           "rank", "words", "DISCLAIMER"]

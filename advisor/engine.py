@@ -1,31 +1,129 @@
-"""The durable_rules wrapper: one private host, one session per consultation, one at a time.
+"""The durable-rules wrapper: one private host, one session per consultation, one at a time.
 
-What the notes in shared/notes/durable-rules.md measured, and the answer here:
+What shared/notes/durable-rules.md measured, and the answer here:
 - background threads: :class:`_QuietHost` never starts the timer threads, so every firing has
   happened when ``assert_facts`` returns;
-- global registry: the ruleset is defined once at import (``rules.DEFINITION``) and registered on
-  this private host only;
+- global registry: the declared rules are compiled once, at import, and registered on this
+  private host only;
 - no thread safety: every engine call runs under one lock (parallel batch work uses processes);
 - 1024 live sessions: each consultation gets a fresh sid and ``delete_state`` in ``finally``;
 - floats: certainty factors travel as integers out of 1000;
 - swallowed exceptions: an action's exception is recorded and raised as EngineError;
-- 32-bit identity hashes: after a run, the ids the actions asserted are compared with what the
-  session holds; if any is missing the consultation is re-run with salted ids.
+- identity: facts are identified by a 32-bit FNV-1a hash of their id, and a clash silently drops a
+  fact. Every id asserted in a consultation (prepared or derived) is hashed first, exactly as the
+  engine does; a clashing id gets a suffix until it is distinct. A duplicate id (the same fact
+  twice) is refused before it reaches the engine, which aborts the process on some duplicates.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from durable import engine as _durable
 
-from .. import rules
-from ..rules.base import CURRENT, Consultation
-
+from ..rules import RULE_LIST, TIERS, Rule, actions
+from ..rules.compile import RULESET, compile_rules
 from .errors import EngineError
 
-MAX_ATTEMPTS = 4
+
+@lru_cache(maxsize=1 << 16)
+def fnv1a32(fact_id: str) -> int:
+    """The hash durable-rules keys a fact by: FNV-1a over the id as written in JSON, bytes signed as C ``char``."""
+    h = 0x811C9DC5
+    for b in json.dumps(fact_id)[1:-1].encode("utf-8"):
+        h ^= (b - 256 if b > 127 else b) & 0xFFFFFFFF
+        h = (h * 16777619) & 0xFFFFFFFF
+    return h
+
+
+@dataclass
+class Step:
+    step: int
+    rule: str
+    matched: list[str]
+    asserted: list[dict] = field(default_factory=list)
+    retracted: list[str] = field(default_factory=list)
+
+
+class Session:
+    """One consultation's state, read and written by the rule actions (one at a time)."""
+
+    def __init__(self, weights: actions.Weights):
+        self.weights = weights
+        self.steps: list[Step] = []
+        self.derived: dict[str, dict] = {}  # logical id -> fact, alive
+        self.stored: dict[str, dict] = {}  # logical id -> the fact as the engine holds it
+        self.logical: dict[str, str] = {}  # engine id -> logical id (differs only after a hash clash)
+        self.hashes: dict[int, str] = {}  # hash -> engine id
+        self.clashes: list[tuple[str, str]] = []
+        self.error: BaseException | None = None
+
+    def engine_id(self, fid: str) -> str:
+        """A distinct engine id for logical id ``fid`` (itself unless its hash clashes)."""
+        cand, n = fid, 0
+        while True:
+            h = fnv1a32(cand)
+            other = self.hashes.get(h)
+            if other is None:
+                self.hashes[h] = cand
+                self.logical[cand] = fid
+                if cand != fid:
+                    self.clashes.append((fid, other_was))
+                return cand
+            if other == cand:
+                raise EngineError(f"fact {fid!r} asserted twice in one consultation")
+            n += 1
+            other_was = self.logical.get(other, other)
+            cand = f"{fid}~{n}"
+
+    def store(self, fact: dict, sid: str) -> dict:
+        eid = self.engine_id(fact["id"])
+        stored = dict(fact, id=eid, sid=sid)
+        self.stored[fact["id"]] = stored
+        return stored
+
+
+_CURRENT: list[Session] = []  # the running consultation (a stack of at most one)
+
+
+def _make_action(rule: Rule):
+    def action(c):  # durable-rules checks the argument count: exactly one
+        ctx = _CURRENT[-1]
+        try:
+            raw = c._m if isinstance(c._m, dict) else {}
+            bound = {}
+            for cond in rule.conditions:
+                f = dict(raw[cond.bind])
+                f.pop("sid", None)
+                f["id"] = ctx.logical.get(f["id"], f["id"])
+                bound[cond.bind] = f
+            step = Step(len(ctx.steps) + 1, rule.id, [bound[cd.bind]["id"] for cd in rule.conditions])
+            ctx.steps.append(step)
+            new, gone = actions.run(rule, bound, ctx.weights)
+            sid = raw[rule.conditions[0].bind]["sid"]
+            for f in new:
+                if f["id"] in ctx.stored:
+                    continue  # already known: the step shows nothing new (a test keeps this from happening)
+                stored = ctx.store(f, sid)
+                step.asserted.append(f)
+                ctx.derived[f["id"]] = f
+                c.assert_fact(stored)
+            for g in gone:
+                stored = ctx.stored.pop(g["id"], None)
+                if stored is not None:
+                    ctx.derived.pop(g["id"], None)
+                    step.retracted.append(g["id"])
+                    c.retract_fact(stored)
+        except BaseException as exc:  # surfaced by run() after assert_facts returns
+            ctx.error = exc
+            raise
+
+    action.__name__ = rule.id.replace("-", "_")
+    return action
 
 
 class _QuietHost(_durable.Host):
@@ -33,70 +131,50 @@ class _QuietHost(_durable.Host):
         pass
 
 
+DEFINITION = compile_rules(RULE_LIST, _make_action)
 _LOCK = threading.Lock()
 _HOST: _QuietHost | None = None
 _SIDS = itertools.count(1)
-STATS = {"consultations": 0, "salted_reruns": 0}
+STATS = {"consultations": 0, "clashes": 0}
 
 
 def host() -> _QuietHost:
     global _HOST
     if _HOST is None:
         h = _QuietHost()
-        h.register_rulesets(rules.DEFINITION)
+        h.register_rulesets(DEFINITION)
         _HOST = h
     return _HOST
 
 
-class HashClash(Exception):
-    pass
-
-
-def _once(facts: list[dict], weights: dict, salt: str, drop: set[str] | None = None) -> Consultation:
-    h = host()
-    ctx = Consultation(weights, salt)
-    sid = f"c{next(_SIDS)}"
-    CURRENT.append(ctx)
-    try:
-        stored = []
-        for f in facts:
-            g = dict(f)
-            g["id"] = f["id"] + salt if salt else f["id"]
-            g["sid"] = sid
-            stored.append(g)
-        try:
-            state = h.assert_facts(rules.RULESET, stored)
-        except _durable.MessageObservedException as exc:
-            raise HashClash(str(exc)) from None
-        if ctx.error is not None:
-            raise EngineError(f"rule action failed: {type(ctx.error).__name__}: {ctx.error}")
-        if isinstance(state, dict) and state.get("exception"):
-            raise EngineError(f"rule engine reported: {state['exception']}")
-        held = {f.get("id") for f in h.get_facts(rules.RULESET, sid)}
-        if drop:  # test hook: pretend the store lost these facts
-            held -= {d + salt for d in drop}
-        expected = {f["id"] + salt for f in ctx.derived} | {g["id"] for g in stored}
-        if expected - held:
-            raise HashClash(", ".join(sorted(expected - held)))
-        return ctx
-    finally:
-        CURRENT.pop()
-        try:
-            h.delete_state(rules.RULESET, sid)
-        except Exception:  # pragma: no cover - state already gone
-            pass
-
-
-def run(facts: list[dict], weights: dict, *, _drop_once: set[str] | None = None) -> Consultation:
-    """Assert ``facts`` in a fresh session and return the consultation (trace and derived facts)."""
+def run(facts: list[dict], weights: dict) -> Session:
+    """Assert ``facts`` in a fresh session; return the consultation (trace and derived facts)."""
+    w = actions.Weights.from_kb(weights, TIERS)
     with _LOCK:
         STATS["consultations"] += 1
-        last = ""
-        for attempt in range(MAX_ATTEMPTS):
-            salt = "" if attempt == 0 else f"~{attempt}"
+        h = host()
+        ctx = Session(w)
+        sid = f"c{next(_SIDS)}"
+        _CURRENT.append(ctx)
+        try:
+            stored = [ctx.store(f, sid) for f in facts]
             try:
-                return _once(facts, weights, salt, _drop_once if attempt == 0 else None)
-            except HashClash as exc:
-                STATS["salted_reruns"] += 1
-                last = str(exc)
-        raise EngineError(f"rule engine lost facts on every attempt (identity hash clashes): {last}")
+                state = h.assert_facts(RULESET, stored)
+            except _durable.MessageObservedException as exc:  # pragma: no cover - ids are checked first
+                raise EngineError(f"rule engine refused a fact it already holds: {exc}") from None
+            if ctx.error is not None:
+                raise EngineError(f"rule action failed: {type(ctx.error).__name__}: {ctx.error}")
+            if isinstance(state, dict) and state.get("exception"):
+                raise EngineError(f"rule engine reported: {state['exception']}")
+            held = {f.get("id") for f in h.get_facts(RULESET, sid)}
+            expected = {s["id"] for s in ctx.stored.values()}
+            if expected - held:  # pragma: no cover - would mean a clash the check missed
+                raise EngineError(f"rule engine lost facts: {', '.join(sorted(expected - held))}")
+            STATS["clashes"] += len(ctx.clashes)
+            return ctx
+        finally:
+            _CURRENT.pop()
+            try:
+                h.delete_state(RULESET, sid)
+            except Exception:  # pragma: no cover - state already gone
+                pass

@@ -1,29 +1,24 @@
-"""Explanations: kb show, why, why-not, how (the trace), rules and cite.
+"""Explanations (the model): why, why-not, the rules and citations, as small :class:`Doc` documents.
 
-Every explanation is built as a small :class:`Doc` (headings, paragraphs, list items, worked
-arithmetic) and rendered to the terminal (Rich, with all data escaped) or to Markdown, so the
-command line, the interactive consultation and handouts say the same thing.
+A Doc is headings, paragraphs, list items and worked arithmetic; :mod:`advisor.docview` prints it
+with Rich, :meth:`Doc.markdown` writes Markdown, and the ``*_json`` functions give the same content
+as data. Nothing here imports Rich.
 
-Nothing here re-decides what the rules decided. ``why`` reads the contributions and the
-arithmetic the consultation produced (``advisor.scoring.combine``); ``why not`` compares the
-rules' own metadata (``rules.RULES``) and the declarative :data:`CAN_CONCLUDE` map with the facts
-the consultation derived (classes, relatives, populations, supports, exclusions).
+Nothing here re-decides what the rules decided. ``why`` reads the contributions, comparisons and
+arithmetic the consultation produced. ``why not`` takes every declared rule whose action could
+support the item and evaluates its own declared conditions (rules/rules.yaml, through
+:func:`msc_ev.rules.interpret.first_failure`) against the consultation's facts, naming the first
+condition no fact satisfies; there is no second copy of any condition.
 """
 
 from __future__ import annotations
 
 import difflib
-import textwrap
-from dataclasses import dataclass, replace
 
-from rich.console import Console
-from rich.markup import escape
-from rich.tree import Tree
-
-from .consult import AXES, DISCLAIMER, Advice, Constraints, Rec, consult
+from .consult import AXES, DISCLAIMER, Advice, Rec
 from .errors import UnknownItem
-from .kb import Knowledge, categories_of
-from .render import TITLES, cite_label
+from .kb import Knowledge
+from .text import TITLES, cite_label
 from .scoring import words
 from .text import norm
 
@@ -42,33 +37,6 @@ def _fmt(v) -> str:
     if isinstance(v, dict):
         return ", ".join(f"{k}: {x}" for k, x in v.items()) or "-"
     return "-" if v is None else str(v)
-
-
-def show_record(kb: Knowledge, section: str, rec: dict, console: Console) -> None:
-    from .kbtools import pointers
-
-    idf = "key" if section in ("references", "trials") else "id"
-    rid = rec[idf]
-    loc = kb.where[(section, rid)]
-    console.print(f"[bold]{escape(SINGULAR[section])} {escape(rid)}[/bold]  ({escape(loc.path)}:{loc.line})")
-    for k, v in rec.items():
-        if k in (idf, "properties", "cites"):
-            continue
-        console.print(f"  {escape(k)}: {escape(_fmt(v))}")
-    for p in rec.get("properties") or ():
-        cites = "; ".join(cite_label(kb, c) for c in kb.citations(p))
-        console.print(f"  property {escape(p['name'])} = {escape(p['value'])}: {escape(p['text'])} [{escape(cites)}]")
-    if rec.get("cites"):
-        console.print("  citations:")
-        for key in kb.citations(rec):
-            console.print(f"    - {escape(cite_label(kb, key))}")
-    if section == "evidence":
-        console.print(f"  strength: {kb.strength[rid] / 1000:.3f} (model x species x vesicle)")
-    refs = pointers(kb, section, rid)
-    if refs:
-        console.print("  pointed to by:")
-        for k, ids in refs.items():
-            console.print(f"    {escape(k)}: {escape(', '.join(ids))}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -105,31 +73,11 @@ class Doc:
         self.blocks += other.blocks
         return self
 
-    def print(self, console: Console) -> None:
-        width = max(40, console.width)
+    def print(self, console) -> None:
+        """Render to a Rich console (the view lives in :mod:`advisor.docview`)."""
+        from .docview import print_doc
 
-        def out(text: str, first: str, rest: str, style: str | None = None) -> None:
-            lines = textwrap.wrap(text, width=width, initial_indent=first, subsequent_indent=rest,
-                                  break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
-            for line in lines:
-                body = escape(line)
-                console.print(f"[{style}]{body}[/{style}]" if style else body, soft_wrap=True, highlight=False)
-
-        for b in self.blocks:
-            kind = b[0]
-            if kind == "h":
-                out(b[1], "", "", "bold")
-            elif kind == "p":
-                out(b[1], "", "", b[2])
-            elif kind == "li":
-                _, text, level, style = b
-                pad = "  " * (level + 1)
-                out(text, pad + "- ", pad + "  ", style)  # hanging indent under the text
-            elif kind == "code":
-                for line in b[1]:
-                    console.print(escape("    " + line), soft_wrap=True, highlight=False)
-            elif kind == "note":
-                out("Note: " + b[1], "", "", "dim")
+        print_doc(self, console)
 
     def markdown(self) -> str:
         out: list[str] = []
@@ -209,8 +157,18 @@ def _position(adv: Advice, rec: Rec) -> str:
 # why
 
 
+def _contribution_line(c) -> str:
+    ev = f", evidence {', '.join(c.evidence)}" if c.evidence else ""
+    return f"rule {c.rule}: cf {c.cf:+.3f}, tier {c.tier} ({c.basis}){ev}"
+
+
+def _blocked_for(adv: Advice, axis: str, iid: str) -> list[dict]:
+    ax = SUPPORT_AXIS[axis]
+    return [b for b in adv.blocked if b["axis"] == ax and b["item"] == iid]
+
+
 def why_doc(kb: Knowledge, adv: Advice, item: str) -> Doc:
-    """Every contribution behind ``item``, with citations and the combination written out."""
+    """Every contribution behind ``item``: its rule, tier and basis, citations, and the arithmetic."""
     axis, iid = find_item(kb, item)
     rec = next((r for r in adv.recs[axis] if r.id == iid), None)
     doc = Doc().h(f"Why {iid} for {adv.resolution.name}?").p(_head(adv))
@@ -218,22 +176,29 @@ def why_doc(kb: Knowledge, adv: Advice, item: str) -> Doc:
         doc.p(f"{_label(kb, axis, iid)} is not in the ranking. Here is why not:")
         return doc.extend(why_not_doc(kb, adv, iid, _with_head=False))
     doc.p(f"{_label(kb, axis, iid)}: {_position(adv, rec)}")
+    doc.p(f"Tier {rec.tier} ({rec.basis}): the best tier among its supporting contributions; candidates are "
+          "ordered by tier, then by the reviews' comparisons, then by score.")
     doc.p(f"Contributions ({len(rec.support)}):")
     for i, c in enumerate(rec.support, 1):
-        ev = f", evidence {', '.join(c.evidence)}" if c.evidence else ""
-        doc.li(f"{i}. rule {c.rule}: cf {c.cf:+.3f}{ev}")
+        doc.li(f"{i}. {_contribution_line(c)}")
         doc.li(c.text, 1)
         for lab in _cites(kb, c.citations):
             doc.li(f"cites {lab}", 1)
-        if not c.citations and not c.evidence:
-            cat = kb.section(axis).get(iid) or {}
-            for lab in _cites(kb, kb.citations(cat)):
-                doc.li(f"catalogue entry cites {lab}", 1)
+    if rec.preferences:
+        doc.p(f"The reviews' comparisons (net preference {rec.preference:+d}):")
+        for p in rec.preferences:
+            eff = {1: "favours it", -1: "favours another over it", 0: "a tie: no preference"}[p.effect]
+            doc.li(f"{p.comparison} ({p.rule}): {eff}. {p.text}")
+            for lab in _cites(kb, p.citations):
+                doc.li(f"cites {lab}", 1)
+    blocked = _blocked_for(adv, axis, iid)
+    if blocked:
+        doc.p("Evidence not transferred to it:")
+        for b in blocked:
+            ev = f" ({b['evidence']})" if b["evidence"] else ""
+            doc.li(f"{b['rule']}{ev}: {b['reason']}")
     doc.p("Combination (MYCIN certainty factors, strongest first):")
-    if rec.arithmetic:
-        doc.code(rec.arithmetic)
-    else:
-        doc.code([f"one contribution: score = {rec.score:.3f}"])
+    doc.code(rec.arithmetic or [f"one contribution: score = {rec.score:.3f}"])
     doc.p(f"Score: {rec.score:.3f} ({words(rec.score)})")
     return doc.note()
 
@@ -247,6 +212,7 @@ def why_json(kb: Knowledge, adv: Advice, item: str) -> dict:
     if rec is not None:
         out.update(rec.as_json())
         out["arithmetic"] = list(rec.arithmetic)
+        out["blocked"] = [{k: b[k] for k in ("rule", "evidence", "reason")} for b in _blocked_for(adv, axis, iid)]
     else:
         out["why_not"] = why_not_json(kb, adv, iid)
     out["disclaimer"] = DISCLAIMER
@@ -254,249 +220,138 @@ def why_json(kb: Knowledge, adv: Advice, item: str) -> dict:
 
 
 # ------------------------------------------------------------------------------------------
-# why not: which rules can conclude about which items (derived from rules/heuristics.py)
+# why not: the declared conditions, evaluated against this consultation's facts
 
 
-@dataclass(frozen=True)
-class Can:
-    """What a rule can conclude: on which axes, about which item, under which condition."""
+def _rules_for(axis: str, iid: str) -> list:
+    """Rules whose action contributes to ``axis`` and could name ``iid``, with the test that names it."""
+    from ..rules import RULE_LIST
+    from ..rules.declare import Ref
 
-    axes: tuple[str, ...]
-    item: str | None = None  # a fixed item, or None when the item comes from the data
-    via: str = "evidence"  # evidence | rollup | fixed | purpose | reach | fit | invasive
-    categories: tuple[str, ...] = ()  # the query must be classified under one of these
-    purposes: tuple[str, ...] = ()  # the option must have one of these purposes
-    fits: str = ""  # ... and be used for this category
-    prefix: str = ""  # ... and have an id starting with this
-    needs: str = ""  # another rule that must have fired first
-    opposes: bool = False
-
-
-CAN_CONCLUDE: dict[str, Can] = {
-    "ev-exact": Can(("sources", "routes")),
-    "ev-related": Can(("sources", "routes")),
-    "ev-category": Can(("sources", "routes")),
-    "ev-engineering": Can(("engineering",)),
-    "ev-source-rollup": Can(("sources",), via="rollup"),
-    "gen-uc-perinatal": Can(("sources",), "uc-msc", "fixed", ("perinatal-neonatal",)),
-    "gen-uc-gynecological": Can(("sources",), "uc-msc", "fixed", ("female-reproductive",)),
-    "gen-bm-bone": Can(("sources",), "bm-msc", "fixed", ("bone", "cartilage-joint", "connective-tissue")),
-    "gen-ad-alternative": Can(("sources",), "ad-msc", "fixed", needs="gen-bm-bone"),
-    "gen-es-immunomodulation": Can(("sources",), "es-msc", "fixed", ("inflammation", "autoimmunity", "alloimmunity")),
-    "gen-exosome-intranasal-cns": Can(("routes",), "intranasal", "fixed", ("nervous-system",)),
-    "gen-ev-bbb-intravenous": Can(("routes",), "intravenous", "fixed", ("nervous-system",)),
-    "gen-hydrogel-heart": Can(("engineering",), None, "purpose", ("cardiovascular",), ("retention",), fits="cardiovascular"),
-    "gen-drug-loading-cancer": Can(("engineering",), None, "purpose", ("neoplasia",),
-                                   ("drug-delivery", "targeting", "chemosensitization")),
-    "gen-priming-inflammation": Can(("engineering",), None, "purpose", ("inflammation",), ("anti-inflammatory-priming",)),
-    "gen-preconditioning-ischemia": Can(("engineering",), None, "purpose", ("ischemia-reperfusion",), ("potency",),
-                                       prefix="preconditioning-"),
-    "route-reach": Can(("routes",), None, "reach"),
-    "route-gentle-neonate": Can(("routes",), None, "invasive", opposes=True),
-    "eng-fit": Can(("engineering",), None, "fit"),
-}
-EXCLUDING = {"sources": ("con-exclude-source", "con-exclude-source-part"), "routes": ("con-route-only",)}
-
-
-def _or(items) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " or " + items[-1]
-
-
-def _classes(adv: Advice, organ_only: bool = False) -> list[str]:
-    return [c["category"] for c in adv.classes if not organ_only or c["ckind"] != "process"]
-
-
-def _classified(adv: Advice, organ_only: bool = False) -> str:
-    cl = _classes(adv, organ_only)
-    what = "organ-system or population categories" if organ_only else "categories"
-    return f"{adv.resolution.name} is classified under: {', '.join(cl)}" if cl else f"{adv.resolution.name} has no {what}"
-
-
-def _relevant_cautions(kb: Knowledge, adv: Advice, axis: str, item: str) -> list[dict]:
     out = []
-    for cj in adv.cautions:
-        if cj["id"].startswith("opposing-evidence:") and axis == "sources":
-            eid = cj["id"].split(":", 1)[1]
-            if kb.evidence.get(eid, {}).get("source") == item:
-                out.append(cj)
-        elif cj["id"] == "es-ethics" and item == "es-msc":
-            out.append(cj)
+    ax = SUPPORT_AXIS[axis]
+    for r in RULE_LIST:
+        if r.action != "contribute" or r.params["axis"] != ax:
+            continue
+        it = r.params["item"]
+        if isinstance(it, Ref):
+            out.append((r, {it.bind: {it.field: iid}}))
+        elif it == iid:
+            out.append((r, {}))
     return out
 
 
-def _without_exclusion(kb: Knowledge, adv: Advice, axis: str, item: str) -> Advice:
-    c = adv.constraints
-    if axis == "routes":
-        new = replace(c, routes=())
-    else:
-        drop = {item, *kb.source_ancestors(item)}
-        new = replace(c, exclude_sources=tuple(s for s in c.exclude_sources if s not in drop))
-    return consult(kb, adv.text, new, resolution=adv.resolution)
+def _fact_words(f: dict) -> str:
+    key = {"disease": "disease", "evidence": "evidence", "finding": "evidence", "option": "engineering",
+           "route": "route", "contribution": "item", "comparison": "comparison"}.get(f["kind"])
+    return f"{f['kind']} {f.get(key, f['id'])}" if key else f["id"]
 
 
-def _evidence_field(axis: str, ev: dict, item: str) -> bool:
-    if axis == "sources":
-        return ev["source"] == item
-    if axis == "routes":
-        return ev.get("route") == item
-    return item in (ev.get("engineering") or ())
+def _failure_text(fail) -> str:
+    from ..rules.declare import test_text
+
+    need = f"needs {fail.condition.text}"
+    if fail.nearest is None:
+        return f"{need}: the consultation has none"
+    t = fail.failed_test
+    if t is None:
+        return f"{need}: the nearest, {_fact_words(fail.nearest)}, does not name this item"
+    return f"{need}: the nearest, {_fact_words(fail.nearest)}, fails '{test_text(t)}' (its {t.field} is {fail.nearest.get(t.field)!r})"
 
 
-def _evidence_check(kb: Knowledge, adv: Advice, axis: str, item: str, rec: Rec | None, rule_id: str) -> tuple[str, str]:
-    """(status, text) for one evidence rule and one item."""
-    used = {e for c in (rec.support if rec else ()) if c.rule == rule_id for e in c.evidence}
-    if axis == "engineering":
-        used = {e for c in (rec.support if rec else ()) if c.rule == rule_id for e in c.evidence}
-    what = {"sources": f"with source {item}", "routes": f"given by route {item}",
-            "engineering": f"that used {item}"}[axis]
-    q = adv.resolution.id
-    related = {r["disease"]: r["relation"] for r in adv.related}
-    organ = set(_classes(adv, organ_only=True))
-    items = sorted(eid for eid, ev in kb.evidence.items() if _evidence_field(axis, ev, item))
-    if rule_id == "ev-engineering":
-        scope = "this disease, a relative or a disease of the same organ system"
-        pool = [e for e in items if kb.evidence[e]["disease"] == q or kb.evidence[e]["disease"] in related
-                or organ & set(categories_of(kb.diseases[kb.evidence[e]["disease"]]))]
-    elif rule_id == "ev-exact":
-        scope = adv.resolution.name if adv.resolution.curated else "this disease (not curated)"
-        pool = [e for e in items if kb.evidence[e]["disease"] == q]
-    elif rule_id == "ev-related":
-        if not related:
-            return "failed", f"needs a parent, child or sibling disease; {adv.resolution.name} has none in the knowledge base"
-        scope = "a relative (" + ", ".join(f"{d} ({r})" for d, r in related.items()) + ")"
-        pool = [e for e in items if kb.evidence[e]["disease"] in related]
-    else:  # ev-category
-        if not organ:
-            return "failed", ("needs an organ-system or population category; "
-                              + _classified(adv, organ_only=False))
-        scope = "another disease filed under " + _or(sorted(organ))
-        pool = [e for e in items if kb.evidence[e]["disease"] != q and kb.evidence[e]["disease"] not in related
-                and organ & set(categories_of(kb.diseases[kb.evidence[e]["disease"]]))]
-    if used:
-        return "fired", f"fired for {len(used)} evidence item(s): {', '.join(sorted(used))}"
-    if not pool:
-        return "failed", f"needs an evidence item {what} about {scope}: the knowledge base holds none"
-    reasons = []
-    for e in pool:
-        ev = kb.evidence[e]
-        if kb.strength[e] == 0:
-            reasons.append(f"{e}: its references are flagged as mismatched, so it carries no weight")
-        elif adv.constraints.clinical_only and not ev["model"].startswith("clinical"):
-            reasons.append(f"{e}: {ev['model']} evidence set aside by --clinical-only (con-clinical-only)")
-        elif rule_id == "ev-category":
-            reasons.append(f"{e}: not among the {kb.weights['category_limit']} strongest same-category items "
-                           "taken per category")
-        else:
-            reasons.append(f"{e}: used at a closer match or by another rule")
-    return "failed", f"evidence {what} about {scope} was not used: " + "; ".join(reasons)
+def _evidence_of(kb: Knowledge, axis: str, iid: str) -> list[str]:
+    ax = SUPPORT_AXIS[axis]
+    if ax == "engineering":
+        return sorted(e for e, ev in kb.evidence.items() if iid in (ev.get("engineering") or ()))
+    return sorted(e for e, ev in kb.evidence.items() if ev.get(ax) == iid)
 
 
-def _rule_check(kb: Knowledge, adv: Advice, rule_id: str, can: Can, axis: str, item: str,
-                rec: Rec | None) -> tuple[str, str] | None:
-    """(status, text) for one candidate rule, or None when the rule cannot conclude about item."""
-    if axis not in can.axes or (can.item and can.item != item):
-        return None
-    cat = kb.section(axis).get(item, {})
-    fired = [c for c in (rec.support if rec else ()) if c.rule == rule_id]
-    if can.via == "evidence":
-        return _evidence_check(kb, adv, axis, item, rec, rule_id)
-    if can.via == "rollup":
-        parts = sorted(s for s, r in kb.sources.items() if r.get("parent") == item)
-        if not parts:
-            return None
-        if fired:
-            return "fired", f"fired: evidence for its part(s) counts, {len(fired)} contribution(s)"
-        return "failed", f"needs evidence-based support for a part of {item} ({', '.join(parts)}): none was found"
-    if fired:
-        return "fired", f"fired: cf {fired[0].cf:+.3f}"
-    if adv.constraints.clinical_only and not can.opposes:
-        return "skipped", "skipped: --clinical-only sets the reviews' generalisations aside"
-    classes = set(_classes(adv))
-    if can.via == "fixed":
-        if can.needs:
-            return "failed", (f"needs {can.needs} to have fired first (it did not: "
-                              f"{_rule_check(kb, adv, can.needs, CAN_CONCLUDE[can.needs], axis, CAN_CONCLUDE[can.needs].item, None)[1]})")
-        return "failed", f"needs the disease classified under {_or(can.categories)}; {_classified(adv)}"
-    if can.via == "purpose":
-        purposes = cat.get("purposes") or []
-        if can.prefix and not item.startswith(can.prefix):
-            return None
-        if not set(purposes) & set(can.purposes):
-            return None  # the rule cannot conclude about this option at all
-        if not classes & set(can.categories):
-            return "failed", f"needs the disease classified under {_or(can.categories)}; {_classified(adv)}"
-        if can.fits and can.fits not in (cat.get("fits") or ()):
-            return "failed", f"needs {item} to be used for {can.fits}; it is used for: {', '.join(cat.get('fits') or ['-'])}"
-        return "failed", "its conditions hold but it did not fire"  # pragma: no cover
-    if can.via == "reach":
-        reaches = cat.get("reaches") or []
-        if not reaches:
-            return "failed", f"needs {item} to reach an organ system; the catalogue lists none for it"
-        return "failed", (f"needs the disease classified under an organ system {item} reaches "
-                          f"({', '.join(reaches)}); {_classified(adv, organ_only=True)}")
-    if can.via == "fit":
-        fits = cat.get("fits") or []
-        if not fits:
-            return "failed", f"needs {item} to be reported for a category; the catalogue lists none for it"
-        return "failed", (f"needs the disease classified under a category {item} is used for "
-                          f"({', '.join(fits)}); {_classified(adv)}")
-    if can.via == "invasive":
-        if cat.get("invasiveness") != "high":
-            return None
-        pops = sorted({p["population"] for p in adv.populations})
-        return "not applicable", ("would oppose this highly invasive route for neonates; the consultation "
-                                  f"concerns: {', '.join(pops) or 'no stated population'}")
-    return None  # pragma: no cover
+def _evidence_fate(kb: Knowledge, adv: Advice, eid: str) -> str:
+    """Why an evidence item did or did not become a finding here, from the facts the rules left."""
+    ev = kb.evidence[eid]
+    did = ev["disease"]
+    found = next((f for f in adv.derived if f["kind"] == "finding" and f["evidence"] == eid), None)
+    if found:
+        return f"{eid} ({did}): a finding at tier {found['tier']} ({found['basis']})"
+    rel = next((r for r in adv.relations if r["disease"] == did), None)
+    block = next((b for b in adv.blocked if b["axis"] == "disease" and b["item"] == did), None)
+    asserted = any(f["kind"] == "evidence" and f["evidence"] == eid for f in adv.facts)
+    if ev["model"] == "clinical-registered":
+        return f"{eid} ({did}): a registered trial without results: context, not evidence"
+    if block:
+        return f"{eid} ({did}): not transferred, {block['rule']}: {block['reason']}"
+    if rel is None:
+        d = kb.diseases[did]
+        res = adv.resolution
+        if did == res.id:
+            return f"{eid} ({did}): carries no weight (its reference is flagged as a mismatch)"
+        same = "same organ system" if d["organ"] == res.organ else f"another organ system ({d['organ']})"
+        shared = [p for p in d["processes"] if p in res.processes]
+        proc = f"shares {', '.join(shared)}" if shared else f"no shared process ({', '.join(d['processes'])})"
+        return f"{eid} ({did}): not transferred: {same}, {proc}"
+    if not asserted:
+        return f"{eid} ({did}): carries no weight (its reference is flagged as a mismatch)"
+    return f"{eid} ({did}): related as {rel['basis']} ({rel['how']})"
 
 
 def why_not_json(kb: Knowledge, adv: Advice, item: str) -> dict:
-    """What ``item`` got, what it lacked, and the rule that excluded or opposed it."""
+    """What ``item`` got, what it lacked: each rule that could support it, with the first of its
+    declared conditions that this consultation's facts do not satisfy."""
     from ..rules import RULES
+    from ..rules.interpret import Facts, first_failure
 
     axis, iid = find_item(kb, item)
     rec = next((r for r in adv.recs[axis] if r.id == iid), None)
     out: dict = {"query": {"text": adv.text, "disease": adv.resolution.as_json(),
                            "constraints": adv.constraints.as_json()},
                  "axis": axis, "item": iid, "name": kb.section(axis)[iid]["name"]}
-    excl = next((x for x in adv.excluded if x["id"] == iid and SUPPORT_AXIS[axis] == x["axis"]), None)
-    basis = rec
+    excl = [x for x in adv.excluded if x["id"] == iid and x["axis"] == SUPPORT_AXIS[axis]]
     if excl:
         out["status"] = "excluded"
-        out["exclusion"] = {"rule": excl["rule"], "reason": excl["reason"],
-                            "description": RULES[excl["rule"]].description, "citations": excl["citations"]}
-        alt = _without_exclusion(kb, adv, axis, iid)
-        basis = next((r for r in alt.recs[axis] if r.id == iid), None)
-        out["without_exclusion"] = (
-            {"rank": basis.rank, "of": len(alt.recs[axis]), "score": round(basis.score, 3), "words": words(basis.score)}
-            if basis else None)
+        out["exclusion"] = [{"rule": x["rule"], "reason": x["reason"], "description": RULES[x["rule"]].description,
+                             "citations": x["citations"]} for x in excl]
     elif rec is None:
         out["status"] = "unsupported"
-    elif rec.score <= 0 or any(c.cf < 0 for c in rec.support):
-        out["status"] = "opposed" if rec.score <= 0 else "ranked"
+    elif rec.tier == 5:
+        out["status"] = "opposed"
     else:
         out["status"] = "ranked"
     if rec is not None:
         out["got"] = {"rank": rec.rank, "of": len(adv.recs[axis]), "score": round(rec.score, 3),
-                      "words": words(rec.score), "level": rec.level}
+                      "tier": rec.tier, "words": words(rec.score), "level": rec.level}
         out["opposing"] = [c.as_json() for c in rec.support if c.cf < 0]
-    out["cautions"] = _relevant_cautions(kb, adv, axis, iid)
-    items = sorted(eid for eid, ev in kb.evidence.items() if _evidence_field(axis, ev, iid))
-    out["evidence_elsewhere"] = sorted({kb.evidence[e]["disease"] for e in items})
-    out["evidence_count"] = len(items)
+    else:
+        out["got"] = None
+        out["opposing"] = []
+    out["blocked"] = [{k: b[k] for k in ("rule", "evidence", "reason")} for b in _blocked_for(adv, axis, iid)]
+    facts = Facts([*adv.facts, *adv.derived])
+    made = {f["rule"] for f in adv.derived if f["kind"] == "contribution" and f["item"] == iid
+            and AXIS_OF_SINGULAR[f["axis"]] == axis}
     checks = []
-    for rid, can in CAN_CONCLUDE.items():
-        r = _rule_check(kb, adv, rid, can, axis, iid, basis)
-        if r is None:
-            continue
-        status, text = r
-        checks.append({"rule": rid, "status": status, "text": text,
-                       "conditions": list(RULES[rid].conditions), "citations": _rule_cites(kb, rid)})
+    for rule, fixed in _rules_for(axis, iid):
+        entry = {"rule": rule.id, "description": rule.description,
+                 "citations": kb.citations({"cites": list(rule.cites)})}
+        if rule.id in made:
+            entry.update(status="fired", text="fired: see 'why' for its contributions")
+        else:
+            fail = first_failure(rule, facts, fixed)
+            if fail is None:  # pragma: no cover - the engine and the declarations agree (a test checks it)
+                entry.update(status="fired", text="its conditions hold")
+            else:
+                entry.update(status="failed", text=_failure_text(fail), condition=fail.condition.as_json())
+        checks.append(entry)
     out["rules"] = checks
+    evid = _evidence_of(kb, axis, iid)
+    out["evidence"] = [_evidence_fate(kb, adv, e) for e in evid[:12]]
+    out["evidence_count"] = len(evid)
+    out["cautions"] = [c for c in adv.cautions if c["id"] == "es-ethics" and iid == "es-msc"
+                       or (c["id"].startswith("opposing-evidence:")
+                           and kb.evidence.get(c["id"].split(":", 1)[1], {}).get(SUPPORT_AXIS[axis]) == iid)]
     out["disclaimer"] = DISCLAIMER
     return out
+
+
+AXIS_OF_SINGULAR = {"source": "sources", "route": "routes", "engineering": "engineering"}
 
 
 def why_not_doc(kb: Knowledge, adv: Advice, item: str, _with_head: bool = True) -> Doc:
@@ -508,81 +363,65 @@ def why_not_doc(kb: Knowledge, adv: Advice, item: str, _with_head: bool = True) 
     label = _label(kb, axis, iid)
     status = data["status"]
     if status == "excluded":
-        x = data["exclusion"]
-        doc.p(f"{label} was excluded by rule {x['rule']}: {x['reason']}.")
-        doc.li(f"{x['rule']}: {x['description']}")
-        for lab in _cites(kb, x["citations"]):
-            doc.li(f"cites {lab}", 1)
-        w = data["without_exclusion"]
-        if w:
-            doc.p(f"Without the exclusion it would rank {w['rank']} of {w['of']} with score "
-                  f"{w['score']:.3f} ({w['words']}).")
-        else:
-            doc.p("Even without the exclusion it would get no support.")
+        for x in data["exclusion"]:
+            doc.p(f"{label} was excluded by rule {x['rule']}: {x['reason']}.")
+            for lab in _cites(kb, x["citations"]):
+                doc.li(f"cites {lab}", 1)
     elif status == "unsupported":
-        doc.p(f"{label} got no support for {adv.resolution.name}: no rule concluded anything about it.")
+        doc.p(f"{label} got no support for {adv.resolution.name}.")
     else:
         g = data["got"]
-        doc.p(f"{label} got score {g['score']:.3f} ({g['words']}), rank {g['rank']} of {g['of']}.")
-        if status == "ranked" and not data["opposing"]:
-            doc.p(f"It is not left out: 'why {iid}' shows its support.")
-    if data.get("opposing"):
-        doc.p("Counting against it:")
-        for c in data["opposing"]:
-            ev = f", evidence {', '.join(c['evidence'])}" if c["evidence"] else ""
-            doc.li(f"rule {c['rule']}: cf {c['cf']:+.3f}{ev}")
-            doc.li(c["text"], 1)
-            for lab in _cites(kb, c["citations"]):
-                doc.li(f"cites {lab}", 1)
+        doc.p(f"{label} is ranked {g['rank']} of {g['of']}: tier {g['tier']}, score {g['score']:.3f} ({g['words']}).")
+        if status == "ranked" and g["rank"] == 1:
+            doc.p(f"It is first: 'why {iid}' shows its support.")
+    for c in data["opposing"]:
+        doc.li(f"counting against it: rule {c['rule']}: cf {c['cf']:+.3f}" +
+               (f", evidence {', '.join(c['evidence'])}" if c["evidence"] else ""))
+        doc.li(c["text"], 1)
+    for b in data["blocked"]:
+        ev = f" ({b['evidence']})" if b["evidence"] else ""
+        doc.li(f"blocked by {b['rule']}{ev}: {b['reason']}")
     for cj in data["cautions"]:
         doc.p(f"Caution {cj['id']}: {cj['text']}")
-        for lab in _cites(kb, cj["citations"]):
-            doc.li(f"cites {lab}", 1)
-    what = {"sources": f"with source {iid}", "routes": f"given by route {iid}",
-            "engineering": f"that used {iid}"}[axis]
-    if data["evidence_count"]:
-        dis = data["evidence_elsewhere"]
-        shown = ", ".join(dis[:8]) + (f" and {len(dis) - 8} more" if len(dis) > 8 else "")
-        doc.p(f"The knowledge base holds {data['evidence_count']} evidence item(s) {what}, about: {shown}.")
-    else:
-        doc.p(f"The knowledge base holds no evidence item {what}.")
     if data["rules"]:
-        when = " (as they fired without the exclusion)" if status == "excluded" else ""
-        doc.p(f"Rules that can conclude about {iid}{when}:")
-        mark = {"fired": "+", "failed": "x", "skipped": "-", "not applicable": "-"}
+        doc.p(f"Rules that could support {iid} (their declared conditions, checked against this consultation):")
+        mark = {"fired": "+", "failed": "x"}
         for chk in data["rules"]:
             doc.li(f"[{mark[chk['status']]}] {chk['rule']}: {chk['text']}")
-            for lab in _cites(kb, chk["citations"]):
-                doc.li(f"cites {lab}", 1)
     else:
         doc.p(f"No rule in the rule base concludes about {iid}.")
+    if data["evidence_count"]:
+        doc.p(f"Evidence items about {iid} in the knowledge base ({data['evidence_count']}):")
+        for line in data["evidence"]:
+            doc.li(line)
+        if data["evidence_count"] > len(data["evidence"]):
+            doc.li(f"... and {data['evidence_count'] - len(data['evidence'])} more")
+    else:
+        doc.p(f"The knowledge base holds no evidence item about {iid}.")
     return doc.note()
 
 
 # ------------------------------------------------------------------------------------------
-# rules and cite
+# rules
 
 
 def rule_ids() -> list[str]:
-    from ..rules import RULES, STAGES
+    from ..rules import RULE_LIST, STAGES
 
-    return [r for r, _ in sorted(RULES.items(), key=lambda x: (STAGES.index(x[1].stage), x[0]))]
+    return [r.id for r in sorted(RULE_LIST, key=lambda r: (STAGES.index(r.stage), r.priority, r.index))]
 
 
 def rule_json(kb: Knowledge, rule_id: str) -> dict:
+    """One rule as declared: conditions (fact, test, text), what it asserts, its weight and citations."""
     from ..rules import RULES
 
     if rule_id not in RULES:
         raise UnknownItem("rule", rule_id, difflib.get_close_matches(rule_id, list(RULES), n=3, cutoff=0.5))
-    meta = RULES[rule_id]
-    can = CAN_CONCLUDE.get(rule_id)
-    about = None
-    if can:
-        about = {"axes": list(can.axes), "item": can.item or f"from the {can.via} data"}
-    return {"id": meta.id, "stage": meta.stage, "description": meta.description,
-            "conditions": list(meta.conditions), "conclusion": meta.conclusion,
-            "cf": kb.weights["rules"].get(rule_id) if meta.weight else None,
-            "citations": kb.citations({"cites": list(meta.cites)}), "concludes_about": about}
+    r = RULES[rule_id]
+    out = r.as_json()
+    out["citations"] = kb.citations({"cites": list(r.cites)})
+    out["cf"] = kb.weights["rules"].get(rule_id) if r.weight == f"rules.{rule_id}" else None
+    return out
 
 
 def rules_doc(kb: Knowledge, rule_id: str | None = None) -> Doc:
@@ -590,28 +429,27 @@ def rules_doc(kb: Knowledge, rule_id: str | None = None) -> Doc:
 
     doc = Doc()
     if rule_id is None:
-        doc.h(f"Rule base: {len(RULES)} rules, in the order of their stages")
+        doc.h(f"Rule base: {len(RULES)} rules, by stage and priority")
         stage = None
         for rid in rule_ids():
-            meta = RULES[rid]
-            if meta.stage != stage:
-                stage = meta.stage
+            r = RULES[rid]
+            if r.stage != stage:
+                stage = r.stage
                 doc.p(f"Stage {stage}:")
-            cf = f" (cf {kb.weights['rules'][rid]:+.2f})" if meta.weight and rid in kb.weights["rules"] else ""
-            doc.li(f"{rid}{cf}: {meta.description}")
-        doc.p("'rules ID' shows a rule's conditions and citations.")
+            cf = f" (cf {kb.weights['rules'][rid]:+.2f})" if r.weight == f"rules.{rid}" else ""
+            doc.li(f"{rid}{cf}: {r.description}")
+        doc.p("'rules ID' shows a rule's conditions and citations; '--format markdown' prints the rule book.")
         return doc.note()
     r = rule_json(kb, rule_id)
     doc.h(f"Rule {r['id']}")
-    doc.p(f"Stage: {r['stage']}" + (f"; certainty factor {r['cf']:+.2f} (knowledge/weights.yaml)" if r["cf"] is not None else ""))
+    doc.p(f"Stage: {r['stage']}; priority {r['priority']}"
+          + (f"; certainty factor {r['cf']:+.2f} (knowledge/weights.yaml)" if r["cf"] is not None else "")
+          + (f"; weight: {r['weight']}" if r["weight"] and r["cf"] is None else ""))
     doc.p(r["description"])
     doc.p("If:")
     for i, cond in enumerate(r["conditions"]):
-        doc.li(("and " if i else "") + cond)
-    doc.p(f"Then: {r['conclusion']}")
-    if r["concludes_about"]:
-        a = r["concludes_about"]
-        doc.p(f"Concludes about: {' and '.join(a['axes'])}, item {a['item']}")
+        doc.li(("and " if i else "") + cond["text"])
+    doc.p(f"Then: {r['asserts']['text']}")
     if r["citations"]:
         doc.p("Citations:")
         for lab in _cites(kb, r["citations"]):
@@ -619,6 +457,30 @@ def rules_doc(kb: Knowledge, rule_id: str | None = None) -> Doc:
     else:
         doc.p("Citations: none (a mechanism of the advisor, not a claim of the reviews)")
     return doc.note()
+
+
+def rule_book(kb: Knowledge) -> str:
+    """The whole rule base as a Markdown handout, generated from the declarations."""
+    from ..rules import RULES, STAGES
+
+    lines = ["# The msc-ev rule book", "", f"> _{DISCLAIMER}_", "",
+             f"{len(RULES)} rules, declared once in `rules/rules.yaml` and compiled into durable-rules. "
+             "Lower priorities fire first. Tiers come from `rules/hierarchy.yaml`; weights from "
+             "`knowledge/weights.yaml`.", ""]
+    for stage in STAGES:
+        ids = [rid for rid in rule_ids() if RULES[rid].stage == stage]
+        if not ids:
+            continue
+        lines += [f"## Stage {stage}", ""]
+        for rid in ids:
+            r = rule_json(kb, rid)
+            cf = f", certainty factor {r['cf']:+.2f}" if r["cf"] is not None else ""
+            lines += [f"### `{rid}` (priority {r['priority']}{cf})", "", r["description"], "", "If:", ""]
+            lines += [f"- {c['text']}" for c in r["conditions"]]
+            lines += ["", f"Then: {r['asserts']['text']}.", ""]
+            if r["citations"]:
+                lines += ["Citations: " + "; ".join(cite_label(kb, k) for k in r["citations"]), ""]
+    return "\n".join(lines)
 
 
 def cite_key(kb: Knowledge, key: str) -> str:
@@ -688,6 +550,6 @@ from .explain_how import (  # noqa: E402,F401  (views of the chain, re-exported)
     explain_dot, explain_markdown, explain_mermaid, explain_tree, print_explain, step_explain,
 )
 
-__all__ = ["CAN_CONCLUDE", "Doc", "cite_doc", "cite_json", "explain_dot", "explain_markdown", "explain_mermaid",
-           "explain_tree", "find_item", "print_explain", "rule_json", "rules_doc", "show_record", "step_explain",
+__all__ = ["rule_book", "Doc", "cite_doc", "cite_json", "explain_dot", "explain_markdown", "explain_mermaid",
+           "explain_tree", "find_item", "print_explain", "rule_json", "rules_doc", "step_explain",
            "why_doc", "why_json", "why_not_doc", "why_not_json"]

@@ -37,10 +37,13 @@ def _head_tree(kb: Knowledge, adv: Advice) -> list[tuple[str, list[str]]]:
               ([f"ICD-10-CM {res.icd10cm}, block {res.icd_block}, chapter {res.icd_chapter}"] if not res.curated else [])
               + [f"note: {n}" for n in res.notes]),
              ("Constraints: " + (", ".join(f"{k}={v}" for k, v in cons.items()) if cons else "none"), []),
-             ("Categories (derived)", [f"{c['category']} ({c['ckind']}, {c['via']})" for c in adv.classes] or ["none"])]
-    if adv.related:
-        parts.append(("Relatives (derived)", [f"{r['disease']} ({r['relation']}, match weight {r['w'] / 1000:.2f})"
-                                             for r in adv.related]))
+             ("Disease profile", [f"organ system: {res.organ}", f"processes: {', '.join(res.processes) or '-'}",
+                                  f"populations: {', '.join(res.populations) or '-'}"])]
+    if adv.relations:
+        parts.append(("Relatives (derived)", [f"{r['disease']} ({r['basis']}: {r['how']})" for r in adv.relations]))
+    blocked = [b for b in adv.blocked if b["axis"] == "disease"]
+    if blocked:
+        parts.append(("Not transferred (derived)", [f"{b['item']} ({b['rule']}: {b['reason']})" for b in blocked]))
     if adv.populations:
         parts.append(("Populations (derived)", [f"{p['population']} (from the {p['via']})" for p in adv.populations]))
     return parts
@@ -60,7 +63,7 @@ def _tail_tree(kb: Knowledge, adv: Advice, top: int | None = None) -> list[tuple
                   [f"{k}: {len(v)}" for k, v in groups.items()] or ["none"]))
     for axis in AXES:
         recs = adv.recs[axis][:top] if top else adv.recs[axis]
-        kids = [f"{r.rank}. {r.id} {r.score:.3f} ({words(r.score)}; {r.level or '-'}; "
+        kids = [f"{r.rank}. {r.id} tier {r.tier}, {r.score:.3f} ({words(r.score)}; {r.level or '-'}; "
                 f"{len(r.support)} contribution{'s' if len(r.support) != 1 else ''})" for r in recs] or ["no candidates"]
         if len(adv.recs[axis]) > len(recs):
             kids.append(f"... {len(adv.recs[axis]) - len(recs)} more")
@@ -171,10 +174,10 @@ def _graph(adv: Advice):
     excluded = {(x["axis"], x["id"]) for x in adv.excluded}
     axis_of = {"source": "sources", "route": "routes", "engineering": "engineering"}
     for fid in list(nodes):
-        if fid.startswith("support:"):
+        if fid.startswith("contribution:"):
             _, ax, item = fid.split(":", 3)[:3]
             rec = scores.get((axis_of[ax], item))
-            label = (f"{ax} {item}: rank {rec.rank}, score {rec.score:.3f}" if rec
+            label = (f"{ax} {item}: rank {rec.rank}, tier {rec.tier}, score {rec.score:.3f}" if rec
                      else f"{ax} {item}: excluded" if (ax, item) in excluded else f"{ax} {item}")
             edges.append((nodes[fid][0], node(label, "item")))
     return nodes, edges

@@ -39,10 +39,10 @@ def deep_check(kb: Knowledge) -> list[SchemaProblem]:
     wrules = kb.weights.get("rules", {})
     wpath = next((f for f in kb.files if f.endswith("weights.yaml")), kb.files[0] if kb.files else "weights")
     for rid, meta in sorted(RULES.items()):
-        if meta.weight and rid not in wrules:
+        if meta.weight == f"rules.{rid}" and rid not in wrules:
             problems.append(SchemaProblem(wpath, 1, 1, f"weights.rules.{rid}", "rule has no certainty factor"))
     for rid in sorted(wrules):
-        if rid not in RULES or not RULES[rid].weight:
+        if rid not in RULES or RULES[rid].weight != f"rules.{rid}":
             line, col = _mark_of(wrules, rid)
             problems.append(SchemaProblem(wpath, line, col, f"weights.rules.{rid}",
                                           "no rule with this id takes a weight"))
@@ -229,12 +229,7 @@ def dump(kb: Knowledge) -> dict:
 
 
 def rules_list(kb: Knowledge) -> list[dict]:
-    from ..rules import RULES, STAGES
+    """Every rule as declared (rules/rules.yaml), in stage and priority order."""
+    from .explain import rule_ids, rule_json
 
-    out = []
-    for rid, meta in sorted(RULES.items(), key=lambda x: (STAGES.index(x[1].stage), x[0])):
-        out.append({"id": rid, "stage": meta.stage, "description": meta.description,
-                    "conditions": list(meta.conditions), "conclusion": meta.conclusion,
-                    "cf": kb.weights["rules"].get(rid) if meta.weight else None,
-                    "citations": kb.citations({"cites": list(meta.cites)})})
-    return out
+    return [rule_json(kb, rid) for rid in rule_ids()]

@@ -16,7 +16,7 @@ from rich.text import Text
 from .consult import AXES, Advice
 from .scoring import words
 
-TITLES = {"sources": "MSC sources", "routes": "Administration routes", "engineering": "Engineering options"}
+from .text import TITLES, cite_label, short_cite  # noqa: F401  (re-exported for the views)
 
 
 def to_json(obj) -> str:
@@ -24,41 +24,9 @@ def to_json(obj) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
-def cite_label(kb, key: str) -> str:
-    """"Cai et al. 2020 [76] -> Thomi G et al. 2019, Cells" style."""
-    ref = kb.references.get(key)
-    if ref is None:
-        return key
-    if key in ("heo2018", "cai2020"):
-        return {"heo2018": "Heo & Kim 2018", "cai2020": "Cai et al. 2020"}[key]
-    first = ref["authors"].split(",")[0].strip()
-    multi = "," in ref["authors"]
-    who = f"{first} et al." if multi else first
-    via = []
-    for review, n in sorted(ref["cited_in"].items()):
-        via.append(f"{'Heo & Kim 2018' if review == 'heo2018' else 'Cai et al. 2020'} [{n}]")
-    head = "; ".join(via)
-    tail = f"{who} {ref['year']}, {ref['journal']}"
-    return f"{head} -> {tail}" if head else tail
-
-
-def short_cite(kb, key: str) -> str:
-    """"Thomi 2019 (Cai [76])": compact, for tables."""
-    ref = kb.references.get(key)
-    if ref is None or key in ("heo2018", "cai2020"):
-        return cite_label(kb, key)
-    first = ref["authors"].split(",")[0].split()[0]
-    via = ", ".join(f"{'Heo' if r == 'heo2018' else 'Cai'} [{n}]" for r, n in sorted(ref["cited_in"].items()))
-    return f"{first} {ref['year']} ({via})"
-
-
-def _top_citations(rec, n=2) -> list[str]:
-    out: list[str] = []
-    for c in rec.support:
-        for k in c.citations:
-            if k not in out:
-                out.append(k)
-    return out[:n]
+def _key_citations(rec) -> list[str]:
+    """The recommendation's key citation (from its strongest tier 1-3 contribution; else the review)."""
+    return [rec.key_citation] if rec.key_citation else []
 
 
 def markdown(kb, adv: Advice, top: int | None = None) -> str:
@@ -76,10 +44,14 @@ def markdown(kb, adv: Advice, top: int | None = None) -> str:
         if not recs:
             lines += ["_No candidates._", ""]
             continue
-        lines += ["| # | id | name | score | level | key citations |", "|---|---|---|---|---|---|"]
+        lines += ["| # | id | name | tier | score | level | key citation |", "|---|---|---|---|---|---|---|"]
         for r in recs:
-            cites = "; ".join(cite_label(kb, k) for k in _top_citations(r))
-            lines.append(f"| {r.rank} | `{r.id}` | {r.name} | {r.score:.3f} | {r.level or '-'} | {cites} |")
+            cites = "; ".join(cite_label(kb, k) for k in _key_citations(r))
+            lines.append(f"| {r.rank} | `{r.id}` | {r.name} | {r.tier} ({r.basis}) | {r.score:.3f} | {r.level or '-'} | {cites} |")
+        lines.append("")
+    if adv.context:
+        lines += ["## Context (not evidence of efficacy)", ""]
+        lines += [f"- {c['kind']}: {c['text']}" for c in adv.context]
         lines.append("")
     if adv.cautions:
         lines += ["## Cautions", ""]
@@ -110,6 +82,7 @@ def rich_view(kb, adv: Advice, top: int | None = 5):
         table = Table(title=TITLES[axis], title_justify="left", expand=False, show_lines=False)
         table.add_column("#", justify="right")
         table.add_column("id", no_wrap=True)
+        table.add_column("tier", justify="right")
         table.add_column("score", justify="right")
         table.add_column("certainty")
         table.add_column("level")
@@ -117,14 +90,19 @@ def rich_view(kb, adv: Advice, top: int | None = 5):
         recs = adv.recs[axis][:top] if top else adv.recs[axis]
         for r in recs:
             style = "red" if r.score < 0 else None
-            table.add_row(str(r.rank), escape(r.id), f"{r.score:.3f}", words(r.score), escape(r.level or "-"),
-                          escape("; ".join(short_cite(kb, k) for k in _top_citations(r, 1))), style=style)
+            table.add_row(str(r.rank), escape(r.id), str(r.tier), f"{r.score:.3f}", words(r.score),
+                          escape(r.level or "-"),
+                          escape("; ".join(short_cite(kb, k) for k in _key_citations(r))), style=style)
         if not recs:
-            table.add_row("-", "no candidates", "", "", "", "")
+            table.add_row("-", "no candidates", "", "", "", "", "")
         more = len(adv.recs[axis]) - len(recs)
         if more > 0:
             table.caption = f"{more} more: --top 0 shows all"
         parts.append(table)
+    if adv.context:
+        parts.append(Text("Context (not evidence of efficacy)", style="bold"))
+        for cx in adv.context:
+            parts.append(Text(f"  - {cx['kind']}: {cx['text']}"))
     if adv.cautions:
         parts.append(Text("Cautions", style="bold yellow"))
         for cj in adv.cautions:

@@ -32,6 +32,9 @@ class Resolution:
     icd_chapter: str = ""
     curated: bool = True
     notes: tuple[str, ...] = field(default_factory=tuple)
+    organ: str = ""
+    processes: tuple[str, ...] = ()
+    populations: tuple[str, ...] = ()
 
     def as_json(self) -> dict:
         return {"id": self.id, "name": self.name, "matched_by": self.matched_by}
@@ -136,7 +139,8 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
 
 def _curated(kb: Knowledge, text: str, did: str, how: str) -> Resolution:
     d = kb.diseases[did]
-    return Resolution(text, did, d["name"], how, tuple(categories_of(d)), d.get("icd10cm"))
+    return Resolution(text, did, d["name"], how, tuple(categories_of(d)), d.get("icd10cm"),
+                      organ=d["organ"], processes=tuple(d["processes"]), populations=tuple(d.get("populations") or ()))
 
 
 def _by_icd(kb: Knowledge, text: str) -> Resolution | None:
@@ -161,8 +165,11 @@ def _by_icd(kb: Knowledge, text: str) -> Resolution | None:
             other = icd.hit(code)
             if other and other.block == h.block:
                 relatives.append(did)
+    organs = [c for c in cats if kb.categories[c]["kind"] == "organ-system"]
+    procs = tuple(c for c in cats if kb.categories[c]["kind"] == "process")
     return Resolution(text, f"icd10cm:{h.code}", h.description, "category", tuple(cats), h.code,
-                      tuple(relatives), h.block, h.chapter, curated=False)
+                      tuple(relatives), h.block, h.chapter, curated=False,
+                      organ=organs[0] if organs else "systemic", processes=procs)
 
 
 def _block_within(block: str, ranges) -> bool:

@@ -20,3 +20,34 @@ def norm(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     return norm(text).split()
+
+
+TITLES = {"sources": "MSC sources", "routes": "Administration routes", "engineering": "Engineering options"}
+
+
+def cite_label(kb, key: str) -> str:
+    """"Cai et al. 2020 [76] -> Thomi G et al. 2019, Cells" style."""
+    ref = kb.references.get(key)
+    if ref is None:
+        return key
+    if key in ("heo2018", "cai2020"):
+        return {"heo2018": "Heo & Kim 2018", "cai2020": "Cai et al. 2020"}[key]
+    first = ref["authors"].split(",")[0].strip()
+    multi = "," in ref["authors"]
+    who = f"{first} et al." if multi else first
+    via = []
+    for review, n in sorted(ref["cited_in"].items()):
+        via.append(f"{'Heo & Kim 2018' if review == 'heo2018' else 'Cai et al. 2020'} [{n}]")
+    head = "; ".join(via)
+    tail = f"{who} {ref['year']}, {ref['journal']}"
+    return f"{head} -> {tail}" if head else tail
+
+
+def short_cite(kb, key: str) -> str:
+    """"Thomi 2019 (Cai [76])": compact, for tables."""
+    ref = kb.references.get(key)
+    if ref is None or key in ("heo2018", "cai2020"):
+        return cite_label(kb, key)
+    first = ref["authors"].split(",")[0].split()[0]
+    via = ", ".join(f"{'Heo' if r == 'heo2018' else 'Cai'} [{n}]" for r, n in sorted(ref["cited_in"].items()))
+    return f"{first} {ref['year']} ({via})"

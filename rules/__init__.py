@@ -1,21 +1,15 @@
-"""The rule base: one durable_rules ruleset, defined once at import.
+"""The rule base: declared once as data in ``rules.yaml`` (with the tier table in ``hierarchy.yaml``).
 
-The stage modules are imported inside the ``with ruleset(...)`` block so their ``@when_all``
-rules attach to it. The definition is then removed from durable's global registry; the advisor
-registers it on a private host of its own (see :mod:`advisor.engine`).
+- :mod:`.declare` reads and validates the declarations and says them in words;
+- :mod:`.compile` compiles them into one durable-rules ruleset;
+- :mod:`.actions` computes what an action asserts (shared by engine and interpreter);
+- :mod:`.interpret` evaluates the same declarations in plain Python (why-not, baseline, tests).
 """
 
-from durable.lang import _rulesets, c, m, ruleset, when_all
+from .declare import DeclarationError, Rule, STAGES, load_rules, load_tiers
 
-from .base import RULES, RULESET, STAGES, RuleMeta
+RULE_LIST: tuple[Rule, ...] = load_rules()
+RULES: dict[str, Rule] = {r.id: r for r in RULE_LIST}
+TIERS: dict[str, dict[str, int]] = load_tiers()
 
-with ruleset(RULESET):
-    from . import cautions, classify, evidence, heuristics  # noqa: F401  (rules register on import)
-
-    @when_all(+m.kind, m.__never__ == 1)
-    def _sink(c):  # pragma: no cover - never fires; makes every fact "handled"
-        pass
-
-DEFINITION = dict([_rulesets.pop(RULESET).define()])
-
-__all__ = ["RULES", "RULESET", "STAGES", "RuleMeta", "DEFINITION"]
+__all__ = ["DeclarationError", "RULES", "RULE_LIST", "Rule", "STAGES", "TIERS"]

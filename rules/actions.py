@@ -1,0 +1,126 @@
+"""What a rule's action asserts, computed from the facts its conditions bound.
+
+Shared by the durable-rules actions (:mod:`.compile`) and the plain-Python interpreter
+(:mod:`.interpret`), so both derive the same facts. An action decides nothing: the rule's conditions
+did. It only builds facts with stable ids and does the certainty-factor arithmetic, on integers out
+of 1000 (MYCIN's tally; durable-rules mishandles floats).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .declare import Ref, Rule
+
+HEURISTIC_ORDER = 9_999_999_999  # heuristics carry no paper: they never supersede anything
+
+
+def mul(a: int, b: int) -> int:
+    """Product of two certainty factors held as integers out of 1000, rounded half away from zero."""
+    p = a * b
+    return (p + 500) // 1000 if p >= 0 else -((-p + 500) // 1000)
+
+
+def order_key(tier: int, cf: int, ev_order: int) -> int:
+    """Lower is stronger: tier first, then the size of the CF, then a stable evidence order."""
+    return tier * 10**8 + (1000 - min(abs(cf), 1000)) * 10**4 + ev_order
+
+
+@dataclass
+class Weights:
+    """The weights an action needs, as integers out of 1000."""
+
+    rule_cf: dict[str, int]
+    tier: dict[int, int]
+    source_rollup: int
+    tiers: dict[str, dict[str, int]]
+
+    @classmethod
+    def from_kb(cls, weights: dict, tiers: dict) -> "Weights":
+        ms = lambda x: int(round(x * 1000))  # noqa: E731
+        return cls({k: ms(v) for k, v in weights["rules"].items()},
+                   {int(k): ms(v) for k, v in weights["tier"].items()},
+                   ms(weights["source_rollup"]), tiers)
+
+
+def _get(bound: dict, v):
+    if isinstance(v, Ref):
+        fact = bound[v.bind]
+        return fact if v.field is None else fact[v.field]
+    return v
+
+
+def _contribution(rule: Rule, axis: str, item: str, *, cf: int, tier: int, basis: str, paper: str, evidence: str,
+                  origin: str, clinical: int, model: str, order: int) -> dict:
+    return {"id": f"contribution:{axis}:{item}:{rule.id}:{evidence}", "kind": "contribution", "axis": axis,
+            "item": item, "cf": cf, "tier": tier, "basis": basis, "paper": paper, "evidence": evidence,
+            "origin": origin, "rule": rule.id, "clinical": clinical, "model": model, "order": order}
+
+
+def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], list[dict]]:
+    """The facts ``rule`` asserts (and retracts) for one match ``bound`` (bind name -> fact)."""
+    p = {k: _get(bound, v) for k, v in rule.params.items()}
+    a = rule.action
+    if a == "relate":
+        return [{"id": f"relation:{p['disease']}", "kind": "relation", "disease": p["disease"],
+                 "basis": p["basis"], "how": p["how"], "rule": rule.id}], []
+    if a == "block":
+        ev = p.get("evidence", "")
+        return [{"id": f"blocked:{p['axis']}:{p['item']}:{ev}", "kind": "blocked", "axis": p["axis"],
+                 "item": p["item"], "evidence": ev, "reason": p["reason"], "rule": rule.id}], []
+    if a == "find":
+        e, r = p["evidence"], p["relation"]
+        tier = w.tiers[r["basis"]][e["model"]]
+        cf = mul(e["strength"], w.tier[tier])
+        if e["direction"] == "opposes":
+            cf = -cf
+        return [{"id": f"finding:{e['evidence']}", "kind": "finding", "evidence": e["evidence"],
+                 "disease": e["disease"], "basis": r["basis"], "tier": tier, "cf": cf, "source": e["source"],
+                 "route": e["route"], "vesicle": e["vesicle"], "model": e["model"], "direction": e["direction"],
+                 "paper": e["paper"], "unstated": e["unstated"], "clinical": e["clinical"], "reaches": e["reaches"],
+                 "order": order_key(tier, cf, e["order"]), "rule": rule.id}], []
+    if a == "contribute":
+        if "finding" in p:
+            f = p["finding"]
+            return [_contribution(rule, p["axis"], p["item"], cf=f["cf"], tier=f["tier"], basis=f["basis"],
+                                  paper=f["paper"], evidence=f["evidence"], origin="evidence",
+                                  clinical=f["clinical"], model=f["model"], order=f["order"])], []
+        if "contribution" in p:
+            s = p["contribution"]
+            scale = {"source_rollup": w.source_rollup}[p["scale"]]
+            return [_contribution(rule, p["axis"], p["item"], cf=mul(s["cf"], scale), tier=s["tier"], basis=s["basis"],
+                                  paper=s["paper"], evidence=s["evidence"], origin="rollup",
+                                  clinical=s["clinical"], model=s["model"], order=s["order"])], []
+        return [_contribution(rule, p["axis"], p["item"], cf=w.rule_cf[rule.id], tier=4, basis="indirect",
+                              paper="", evidence="", origin="heuristic", clinical=0, model="review-inference",
+                              order=HEURISTIC_ORDER)], []
+    if a == "exclude":
+        return [{"id": f"exclusion:{p['axis']}:{p['item']}:{rule.id}", "kind": "exclusion", "axis": p["axis"],
+                 "item": p["item"], "reason": p["reason"], "rule": rule.id}], []
+    if a == "set-aside":
+        s = p["contribution"]
+        return [{"id": f"aside:{s['id']}", "kind": "set-aside", "contribution": s["id"], "rule": rule.id}], []
+    if a == "population":
+        return [{"id": f"population:{p['population']}", "kind": "population", "population": p["population"],
+                 "via": p["via"], "rule": rule.id}], []
+    if a == "context":
+        ref = p.get("evidence") or p.get("comparison") or ""
+        return [{"id": f"context:{p['type']}:{ref}", "kind": "context", "type": p["type"],
+                 "evidence": p.get("evidence", ""), "comparison": p.get("comparison", ""), "rule": rule.id}], []
+    if a == "prefer":
+        k = p["comparison"]
+        return [{"id": f"preference:{k['comparison']}", "kind": "preference", "comparison": k["comparison"],
+                 "axis": k["axis"], "type": k["type"], "rule": rule.id}], []
+    if a == "supersede":
+        b, s = p["weaker"], p["stronger"]
+        return [{"id": f"superseded:{b['id']}:{s['id']}", "kind": "superseded", "contribution": b["id"],
+                 "by": s["id"], "rule": rule.id}], []
+    if a == "caution":
+        item, ev = p.get("item", ""), p.get("evidence", "")
+        return [{"id": f"caution:{p['name']}:{item}:{ev}", "kind": "caution", "name": p["name"], "item": item,
+                 "evidence": ev, "rule": rule.id}], []
+    if a == "withdraw":
+        k, f = p["caution"], p["by"]
+        return [{"id": f"withdrawn:{k['id']}", "kind": "withdrawn", "caution": k["name"], "by": f["evidence"],
+                 "rule": rule.id}], [k]
+    raise ValueError(f"unknown action {a!r}")  # pragma: no cover - declare.ACTIONS is closed

@@ -1,0 +1,73 @@
+"""Compile the rule declarations into one durable-rules ruleset (defined once, at import).
+
+Each declared condition becomes ``c.<bind> << (m.kind == KIND) & <tests>``; each rule becomes
+``when_all(pri(priority), *conditions)`` with an action that records the firing in the running
+:class:`~msc_ev.advisor.engine.Session` and asserts what :func:`.actions.run` computes. A sink rule
+observes every fact kind and never fires, so that no fact is "unhandled" (see
+shared/notes/durable-rules.md). The definition is removed from durable's global registry: the
+advisor registers it on a private host of its own.
+"""
+
+from __future__ import annotations
+
+from durable.lang import _rulesets, c, item, m, pri, ruleset, when_all
+
+from .declare import Condition, Ref, Rule, Test
+
+RULESET = "msc_ev"
+
+
+def _operand(v):
+    if isinstance(v, Ref):
+        return getattr(getattr(c, v.bind), v.field)
+    return v
+
+
+def _test(t: Test):
+    f = getattr(m, t.field)
+    if t.op == "eq":
+        return f == _operand(t.value)
+    if t.op == "ne":
+        return f != _operand(t.value)
+    if t.op == "lt":
+        return f < _operand(t.value)
+    if t.op == "gt":
+        return f > _operand(t.value)
+    if t.op == "le":
+        return f <= _operand(t.value)
+    if t.op == "ge":
+        return f >= _operand(t.value)
+    if t.op == "in":
+        expr = f == t.value[0]
+        for v in t.value[1:]:
+            expr = expr | (getattr(m, t.field) == v)
+        return expr
+    if t.op == "has":
+        return f.anyItem(item == t.value)
+    if t.op == "has-any":
+        expr = item == t.value[0]
+        for v in t.value[1:]:
+            expr = expr | (item == v)
+        return f.anyItem(expr)
+    raise ValueError(f"unknown operator {t.op!r}")  # pragma: no cover - declare.OPS is closed
+
+
+def _condition(cond: Condition):
+    expr = m.kind == cond.fact
+    for t in cond.tests:
+        expr = expr & _test(t)
+    return getattr(c, cond.bind) << expr
+
+
+def compile_rules(rules: tuple[Rule, ...], make_action) -> dict:
+    """Build the durable-rules definition; ``make_action(rule)`` returns the one-argument action."""
+    with ruleset(RULESET):
+        for r in rules:
+            when_all(pri(r.priority), *[_condition(cond) for cond in r.conditions])(make_action(r))
+
+        @when_all(+m.kind, m.__never__ == 1)
+        def _sink(c):  # pragma: no cover - never fires; makes every fact "handled"
+            pass
+
+    name, definition = _rulesets.pop(RULESET).define()
+    return {name: definition}
