@@ -490,6 +490,9 @@ def _cross_check(kb: Knowledge, col: _Collector):
                 col.add(path, line, c, "versus", f"unknown source id {v['source']!r}")
         if rec.get("trial") is not None and rec["trial"] not in kb.trials:
             check_ref("evidence", rid, "trial", rec["trial"], "trials")
+        if rec.get("route") is not None and rec.get("model") == "in-vitro":
+            path, line, c = where("evidence", rid, "route")
+            col.add(path, line, c, "route", "an in-vitro item has no administration route (give the route only for in-vivo or clinical work)")
         t2 = rec.get("table2")
         if t2 is not None and not 1 <= t2 <= 26:
             path, line, c = where("evidence", rid, "table2")
