@@ -490,6 +490,9 @@ def _cross_check(kb: Knowledge, col: _Collector):
                 col.add(path, line, c, "versus", f"unknown source id {v['source']!r}")
         if rec.get("trial") is not None and rec["trial"] not in kb.trials:
             check_ref("evidence", rid, "trial", rec["trial"], "trials")
+        if rec.get("route") is not None and rec.get("model") == "in-vitro":
+            path, line, c = where("evidence", rid, "route")
+            col.add(path, line, c, "route", "an in-vitro item has no administration route (give the route only for in-vivo or clinical work)")
         t2 = rec.get("table2")
         if t2 is not None and not 1 <= t2 <= 26:
             path, line, c = where("evidence", rid, "table2")
@@ -509,13 +512,30 @@ def _cross_check(kb: Knowledge, col: _Collector):
                 vals = rec.get(fld)
                 for v in ([vals] if isinstance(vals, str) else vals or ()):
                     check_ref("comparisons", rid, fld, v, target)
+        else:
+            allowed = S.COMPARISON_VALUES[rec["axis"]]
+            for fld in ("better", "worse", "tie"):
+                vals = rec.get(fld)
+                for v in ([vals] if isinstance(vals, str) else vals or ()):
+                    if v not in allowed:
+                        path, line, c = where("comparisons", rid, fld)
+                        col.add(path, line, c, fld, f"unknown {rec['axis']} {v!r} (known: {', '.join(allowed)})")
         kind = rec["kind"]
-        if kind == "tie" and (len(rec.get("tie") or ()) < 2 or rec.get("better")):
+        if kind == "tie" and (len(set(rec.get("tie") or ())) < 2 or rec.get("better") or rec.get("worse")):
             path, line, c = where("comparisons", rid, "tie")
-            col.add(path, line, c, "tie", "a tie names at least two items under 'tie' and no 'better'")
+            col.add(path, line, c, "tie", "a tie names at least two items under 'tie' and no 'better' or 'worse'")
         if kind != "tie" and not rec.get("better"):
             path, line, c = where("comparisons", rid, "better")
             col.add(path, line, c, "better", f"a {kind} comparison names the item it favours under 'better'")
+        if kind != "tie" and rec.get("tie"):
+            path, line, c = where("comparisons", rid, "tie")
+            col.add(path, line, c, "tie", f"a {kind} comparison lists what it disfavours under 'worse', not 'tie'")
+        if kind != "tie" and rec.get("better") and not rec.get("worse") and rec["axis"] != "engineering":
+            path, line, c = where("comparisons", rid, "worse")
+            col.add(path, line, c, "worse", f"a {kind} comparison on the {rec['axis']} axis names what it is compared with under 'worse'")
+        if rec.get("better") and rec["better"] in (rec.get("worse") or ()):
+            path, line, c = where("comparisons", rid, "worse")
+            col.add(path, line, c, "worse", f"{rec['better']!r} cannot be both better and worse")
         if not named:
             path, line, c = where("comparisons", rid, "id")
             col.add(path, line, c, "id", "a comparison names the items it compares")

@@ -8,6 +8,7 @@ from .errors import KnowledgeError, SchemaProblem, UnknownItem
 from .kb import Knowledge, _mark_of, categories_of
 from .text import norm
 
+# (comparisons are not listed: `kb show` renders through explain.SINGULAR, which has no word for them yet)
 SECTIONS = ("diseases", "sources", "routes", "engineering", "references", "evidence", "trials", "categories")
 
 
@@ -67,6 +68,7 @@ def stats(kb: Knowledge) -> dict:
         "references": len(kb.references),
         "evidence": len(kb.evidence),
         "trials": len(kb.trials),
+        "comparisons": len(kb.comparisons),
         "evidence_by_model": dict(sorted(Counter(e["model"] for e in ev).items())),
         "evidence_by_source": dict(sorted(Counter(e["source"] for e in ev).items())),
         "evidence_by_direction": dict(sorted(Counter(e["direction"] for e in ev).items())),
@@ -106,6 +108,11 @@ def pointers(kb: Knowledge, section: str, rid: str) -> dict[str, list[str]]:
         if v not in out[k]:
             out[k].append(v)
 
+    if section in ("sources", "engineering"):
+        axis = {"sources": "source", "engineering": "engineering"}[section]
+        for cid, cmp in sorted(kb.comparisons.items()):
+            if cmp["axis"] == axis and rid in [cmp.get("better"), *(cmp.get("worse") or ()), *(cmp.get("tie") or ())]:
+                add("comparisons", cid)
     if section == "diseases":
         for e in kb.evidence_by_disease.get(rid, ()):
             add("evidence", e)
@@ -114,6 +121,9 @@ def pointers(kb: Knowledge, section: str, rid: str) -> dict[str, list[str]]:
         for t, tr in kb.trials.items():
             if tr["disease"] == rid:
                 add("trials", t)
+        for cid, cmp in sorted(kb.comparisons.items()):
+            if rid in (cmp.get("diseases") or ()):
+                add("comparisons", cid)
     elif section in ("sources", "routes", "engineering"):
         fld = {"sources": "source", "routes": "route", "engineering": "engineering"}[section]
         for eid, ev in sorted(kb.evidence.items()):
@@ -127,7 +137,7 @@ def pointers(kb: Knowledge, section: str, rid: str) -> dict[str, list[str]]:
     elif section == "references":
         for e in kb.evidence_by_reference.get(rid, ()):
             add("evidence", e)
-        for sec in ("sources", "routes", "engineering", "trials"):
+        for sec in ("sources", "routes", "engineering", "trials", "comparisons"):
             for oid, rec in sorted(kb.section(sec).items()):
                 toks = list(rec.get("cites") or ())
                 for p in rec.get("properties") or ():
@@ -137,6 +147,9 @@ def pointers(kb: Knowledge, section: str, rid: str) -> dict[str, list[str]]:
     elif section == "categories":
         for d in kb.diseases_by_category.get(rid, ()):
             add("diseases", d)
+        for cid, cmp in sorted(kb.comparisons.items()):
+            if rid in (cmp.get("organ"), cmp.get("process")):
+                add("comparisons", cid)
     elif section == "trials":
         for eid, ev in sorted(kb.evidence.items()):
             if ev.get("trial") == rid:
@@ -215,6 +228,13 @@ def dump(kb: Knowledge) -> dict:
              "direction": e["direction"], "effect": e["effect"], "citations": kb.citations(e),
              "table2": e.get("table2"), "trial": e.get("trial"), "strength": kb.strength[k] / 1000}
             for k, e in sorted(kb.evidence.items())
+        ],
+        "comparisons": [
+            {"id": k, "axis": c["axis"], "kind": c["kind"], "better": c.get("better"),
+             "worse": list(c.get("worse") or []), "tie": list(c.get("tie") or []),
+             "diseases": list(c.get("diseases") or []), "organ": c.get("organ"), "process": c.get("process"),
+             "text": c["text"], "citations": kb.citations(c)}
+            for k, c in sorted(kb.comparisons.items())
         ],
         "trials": [
             {"id": t.get("registry"), "key": k, "source": t["source"], "disease": t["disease"],

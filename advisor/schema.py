@@ -22,6 +22,8 @@ CATEGORY_KINDS = ("organ-system", "process")
 POPULATIONS = ("neonate", "child", "adult", "elderly", "female", "male")
 COMPARISON_AXES = ("source", "route", "engineering", "vesicle", "species")
 COMPARISON_KINDS = ("preference", "tie", "readiness")
+# values a comparison may name on the axes that have no section of their own
+COMPARISON_VALUES = {"vesicle": VESICLES + ("parent-cells",), "species": tuple(s for s in SPECIES if s != "unknown")}
 INVASIVENESS = ("low", "medium", "high")
 PURPOSES = (
     "retention", "targeting", "drug-delivery", "anti-inflammatory-priming", "potency",
