@@ -363,9 +363,11 @@ def _catalogue(kb: Knowledge, axis: str) -> dict:
 
 def _preferences(kb: Knowledge, derived: list[dict]) -> dict[tuple[str, str], list[Preference]]:
     out: dict[tuple[str, str], list[Preference]] = {}
-    for f in derived:
-        if f["kind"] != "preference" or f["axis"] not in AXIS_OF:
+    seen: set[str] = set()
+    for f in derived:  # sorted by id: a comparison that applies by two routes counts once
+        if f["kind"] != "preference" or f["axis"] not in AXIS_OF or f["comparison"] in seen:
             continue
+        seen.add(f["comparison"])
         cmp = kb.comparisons[f["comparison"]]
         axis = AXIS_OF[f["axis"]]
         cites = kb.citations(cmp)
@@ -498,8 +500,10 @@ def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constrai
             cautions.setdefault(cj["id"], cj)
     caution_list = [cautions[k] for k in sorted(cautions)]
     context = [_context_json(kb, f) for f in derived if f["kind"] == "context"]
+    shown: set[str] = set()
     for f in derived:  # the reviews' comparisons of things that are not candidates (vesicle, species)
-        if f["kind"] == "preference" and f["axis"] not in AXIS_OF:
+        if f["kind"] == "preference" and f["axis"] not in AXIS_OF and f["comparison"] not in shown:
+            shown.add(f["comparison"])
             cmp = kb.comparisons[f["comparison"]]
             context.append({"kind": "comparison", "text": cmp["text"], "evidence": [], "citations": kb.citations(cmp)})
     context.sort(key=lambda c: ({"readiness": 0, "registered-trial": 1, "comparison": 2}.get(c["kind"], 3),

@@ -109,7 +109,8 @@ def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], lis
                  "evidence": p.get("evidence", ""), "comparison": p.get("comparison", ""), "rule": rule.id}], []
     if a == "prefer":
         k = p["comparison"]
-        return [{"id": f"preference:{k['comparison']}", "kind": "preference", "comparison": k["comparison"],
+        via = "+".join(sorted(f["id"] for f in bound.values() if f is not k))  # a comparison may apply twice
+        return [{"id": f"preference:{k['comparison']}:{via}", "kind": "preference", "comparison": k["comparison"],
                  "axis": k["axis"], "type": k["type"], "rule": rule.id}], []
     if a == "supersede":
         b, s = p["weaker"], p["stronger"]
