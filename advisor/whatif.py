@@ -611,12 +611,16 @@ def _unique(items) -> list:
 
 def diff(base: Knowledge, overlaid: Knowledge, diseases: Iterable[str] | None = None,
          constraints: Constraints = Constraints()) -> list[dict]:
-    """For each disease (curated ids of ``base`` by default), what changes when the overlay is added."""
-    ids = list(diseases) if diseases is not None else sorted(base.diseases)
+    """For each disease (as typed; every curated disease of ``base`` by default), what changes
+    when the overlay is added. The disease is resolved once, in ``base``, and kept for both runs."""
+    texts = list(diseases) if diseases is not None else sorted(base.diseases)
     out = []
-    for did in ids:
-        before = consult(base, did, constraints)
-        after = consult(overlaid, did, constraints)
+    for text in texts:
+        before = consult(base, text, constraints)
+        res = before.resolution
+        if res.curated and res.id not in overlaid.diseases:  # pragma: no cover - overlays only add
+            raise UnknownItem("disease", res.id, [])
+        after = consult(overlaid, text, constraints, resolution=res)
         d = diff_one(before, after)
         out.append({"disease": {"id": before.resolution.id, "name": before.resolution.name}, **d})
     return out
