@@ -273,7 +273,7 @@ aside.graph { position: sticky; top: 0; align-self: start; max-height: calc(100v
 @media (max-width: 1100px) { .layout { grid-template-columns: 1fr; } aside.graph { position: static; max-height: none; } }
 @media print {
   html { font-size: 11pt; }
-  .controls, .hint, .nojs-hide { display: none !important; }
+  .controls, .hint, .screen-only { display: none !important; }
   section.step[hidden] { display: block !important; }
   section.step { break-inside: avoid; page-break-inside: avoid; border-color: #999999; }
   .layout { display: block; padding: 0; }
@@ -494,7 +494,8 @@ def explain_html(kb: Knowledge, adv: Advice, stability: dict | None = None) -> s
         "<header>",
         f"<h1>{_e(title)}</h1>",
         f"<p>Forward chaining, one rule firing at a time: {len(adv.trace)} firings for the question "
-        f"<q>{_e(adv.text)}</q>. Step with the buttons or the left and right arrow keys; every step has its own link.</p>",
+        f"<q>{_e(adv.text)}</q>.<span class=\"screen-only\"> Step with the buttons or the left and right arrow keys; "
+        "every step has its own link.</span></p>",
         f'<p class="disclaimer">{_e(adv.disclaimer)}</p>',
         "</header>",
         '<main class="layout">',
