@@ -231,7 +231,7 @@ class Rescorer:
             cf = c.cf
             for i in c.leaves:
                 cf *= ratios[i]
-            out.append(cf)
+            out.append(round(cf, 3))  # the engine carries CFs in thousandths
         return cf_combine(out)
 
     def contributions(self, values: list[float]) -> dict[tuple, float]:
