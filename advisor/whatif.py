@@ -371,6 +371,16 @@ def stability_words(s: dict | None, rank: int) -> str:
     return text
 
 
+def stability_cell(adv: Advice, stab: Stability) -> str:
+    """One cell for ``batch --stability``: how often each axis' #1 stays #1."""
+    parts = []
+    for axis in AXES:
+        if adv.recs[axis]:
+            r = adv.recs[axis][0]
+            parts.append(f"{r.id} #1 in {_pct(stab.per_item[(axis, r.id)]['top1'])}")
+    return "; ".join(parts)
+
+
 def _pct(x: float) -> str:
     return f"{round(x * 100)}%"
 
@@ -632,5 +642,5 @@ def diff_changed(entries: list[dict]) -> bool:
 
 __all__ = ["DEFAULT_SAMPLES", "DEFAULT_SEED", "SPREAD", "ModelMismatch", "Rescorer", "Stability",
            "advice_json", "attach_stability", "cf_combine", "diff", "diff_changed", "diff_one",
-           "hypothetical_kb", "order_key", "set_weight", "settings", "stability", "stability_words",
+           "hypothetical_kb", "order_key", "set_weight", "settings", "stability", "stability_cell", "stability_words",
            "to_rank_first", "to_rank_first_text", "weight_leaves", "with_weights"]

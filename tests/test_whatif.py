@@ -177,6 +177,13 @@ def test_advise_stability_views_say_it_beside_the_score():
     assert "% of settings" in rich.stdout
 
 
+def test_batch_cell_names_each_axis_top_and_its_share(kb):
+    adv = advisor.consult(kb, "perinatal brain injury")
+    stab = W.stability(kb, adv, 10, 0, spread=0.0)
+    tops = [adv.recs[a][0].id for a in ("sources", "routes", "engineering")]
+    assert W.stability_cell(adv, stab) == "; ".join(f"{t} #1 in 100%" for t in tops)
+
+
 def test_seed_without_stability_is_a_usage_error():
     r = run("advise", "osteoarthritis", "--seed", "4")
     assert r.exit_code == 2
