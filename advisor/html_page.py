@@ -158,7 +158,7 @@ def _weights_used(kb: Knowledge, axis: str, rec, c) -> str:
 # the graph
 
 
-def _graph_svg(adv: Advice, ids: list[str]) -> str:
+def _graph_svg(adv: Advice) -> str:
     steps = adv.trace
     n = len(steps)
     derived_at: dict[str, int] = {}
@@ -512,7 +512,7 @@ def explain_html(kb: Knowledge, adv: Advice, stability: dict | None = None) -> s
         '<aside class="graph" id="graph" aria-labelledby="h-graph">',
         '<h2 id="h-graph">The chain as a graph</h2>',
         f'<ul class="legend" aria-label="Rule stages">{legend}</ul>',
-        _graph_svg(adv, []),
+        _graph_svg(adv),
         "</aside>",
         "</main>",
         f'<footer><p class="disclaimer">{_e(adv.disclaimer)}</p></footer>',
