@@ -195,6 +195,7 @@ from .advisor import cli_batch, cli_explain  # noqa: E402
 
 cli_explain.register(app, knowledge, fail, out)
 cli_batch.register(app, knowledge, fail, out)
+from .advisor.cli_extra import register as _extra; _extra(app, knowledge, fail, out)  # noqa: E402,E702 (issue 16)
 
 
 def main() -> None:  # console-script entry point
