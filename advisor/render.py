@@ -1,17 +1,13 @@
 """Rendering advice: JSON (the contract), Markdown, and a Rich view for the terminal.
 
 Every piece of data shown through Rich markup is escaped. The disclaimer is in every format.
+Rich is imported only by the functions that draw with it, so a JSON or Markdown run never loads it.
+Table cells fold (wrap) rather than cut ids and citations, whatever the terminal width.
 """
 
 from __future__ import annotations
 
 import json
-
-from rich.console import Console, Group
-from rich.markup import escape
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
 
 from .consult import AXES, Advice
 from .scoring import words
@@ -98,6 +94,12 @@ def markdown(kb, adv: Advice, top: int | None = None) -> str:
 
 
 def rich_view(kb, adv: Advice, top: int | None = 5):
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
     res = adv.resolution
     parts = []
     head = Text.assemble(("MSC-EV advice: ", "bold"), (res.name, "bold cyan"),
@@ -109,11 +111,11 @@ def rich_view(kb, adv: Advice, top: int | None = 5):
     for axis in AXES:
         table = Table(title=TITLES[axis], title_justify="left", expand=False, show_lines=False)
         table.add_column("#", justify="right")
-        table.add_column("id", no_wrap=True)
+        table.add_column("id", overflow="fold")
         table.add_column("score", justify="right")
         table.add_column("certainty")
         table.add_column("level")
-        table.add_column("key citation")
+        table.add_column("key citation", overflow="fold")
         recs = adv.recs[axis][:top] if top else adv.recs[axis]
         for r in recs:
             style = "red" if r.score < 0 else None
@@ -138,5 +140,5 @@ def rich_view(kb, adv: Advice, top: int | None = 5):
     return Group(*parts)
 
 
-def print_rich(kb, adv: Advice, console: Console, top: int | None = 5) -> None:
+def print_rich(kb, adv: Advice, console, top: int | None = 5) -> None:
     console.print(rich_view(kb, adv, top))
