@@ -109,24 +109,7 @@ def rich_view(kb, adv: Advice, top: int | None = 5):
     if cons:
         parts.append(Text("constraints: " + ", ".join(f"{k}={v}" for k, v in cons.items()), style="dim"))
     for axis in AXES:
-        table = Table(title=TITLES[axis], title_justify="left", expand=False, show_lines=False)
-        table.add_column("#", justify="right")
-        table.add_column("id", overflow="fold")
-        table.add_column("score", justify="right")
-        table.add_column("certainty")
-        table.add_column("level")
-        table.add_column("key citation", overflow="fold")
-        recs = adv.recs[axis][:top] if top else adv.recs[axis]
-        for r in recs:
-            style = "red" if r.score < 0 else None
-            table.add_row(str(r.rank), escape(r.id), f"{r.score:.3f}", words(r.score), escape(r.level or "-"),
-                          escape("; ".join(short_cite(kb, k) for k in _top_citations(r, 1))), style=style)
-        if not recs:
-            table.add_row("-", "no candidates", "", "", "", "")
-        more = len(adv.recs[axis]) - len(recs)
-        if more > 0:
-            table.caption = f"{more} more: --top 0 shows all"
-        parts.append(table)
+        parts.append(AxisTable(kb, adv, axis, top))
     if adv.cautions:
         parts.append(Text("Cautions", style="bold yellow"))
         for cj in adv.cautions:
@@ -138,6 +121,63 @@ def rich_view(kb, adv: Advice, top: int | None = 5):
     parts.append(Text("Why? msc-ev why DISEASE ITEM   How? msc-ev explain DISEASE", style="dim"))
     parts.append(Panel(Text(adv.disclaimer), style="dim", expand=False))
     return Group(*parts)
+
+
+class AxisTable:
+    """One axis as a Rich table that fits the console: the full layout when it fits, else a compact
+    one (certainty and level in one column, no vertical rules). Cells fold (wrap) rather than cut
+    ids and citations; ids are never split while a whole id fits."""
+
+    def __init__(self, kb, adv: Advice, axis: str, top: int | None):
+        self.kb, self.adv, self.axis, self.top = kb, adv, axis, top
+
+    def rows(self):
+        recs = self.adv.recs[self.axis][:self.top] if self.top else self.adv.recs[self.axis]
+        return [(str(r.rank), r.id, f"{r.score:.3f}", words(r.score), r.level or "-",
+                 "; ".join(short_cite(self.kb, k) for k in _top_citations(r, 1)), r.score < 0) for r in recs]
+
+    def table(self, width: int):
+        from rich import box
+        from rich.markup import escape
+        from rich.table import Table
+
+        rows = self.rows()
+        wid = lambda i, floor: max([floor, *(len(r[i]) for r in rows)])  # noqa: E731
+        num, ident, score, cert, level, cite = (wid(0, 1), wid(1, 2), wid(2, 5), wid(3, 9), wid(4, 5), wid(5, 12))
+        # Column widths are set here (Rich's own shrinking can overflow when ids are long): the full
+        # layout has 6 columns (12 cells of padding and 7 rules), the compact one 5 (10 and 6).
+        full = 19 + num + ident + score + cert + level
+        compact = not rows or full + min(cite, 16) > width
+        table = Table(title=TITLES[self.axis], title_justify="left", expand=False, show_lines=False,
+                      box=box.SIMPLE_HEAD if compact and rows else box.HEAVY_HEAD)
+        if compact:
+            mid = max(cert, level)
+            room = max(width - 16 - num - score - mid, 16)
+            id_w = min(ident, max(room - 12, 8))
+            cite_w = max(min(cite, room - id_w), 8)
+        else:
+            id_w, cite_w = ident, min(cite, width - full)
+        table.add_column("#", justify="right", no_wrap=True, width=num)
+        table.add_column("id", overflow="fold", width=id_w)
+        table.add_column("score", justify="right", no_wrap=True, width=score)
+        if compact:
+            table.add_column("certainty, level", overflow="fold", width=mid)
+        else:
+            table.add_column("certainty", overflow="fold", width=cert)
+            table.add_column("level", overflow="fold", width=level)
+        table.add_column("key citation", overflow="fold", width=cite_w)
+        for rank, rid, sc, cw, lv, ct, neg in rows:
+            mid = [f"{cw}\n{escape(lv)}"] if compact else [cw, escape(lv)]
+            table.add_row(rank, escape(rid), sc, *mid, escape(ct), style="red" if neg else None)
+        if not rows:
+            table.add_row("-", "no candidates", "", *([""] if compact else ["", ""]), "")
+        more = len(self.adv.recs[self.axis]) - len(rows)
+        if more > 0:
+            table.caption = f"{more} more: --top 0 shows all"
+        return table
+
+    def __rich_console__(self, console, options):
+        yield self.table(options.max_width)
 
 
 def print_rich(kb, adv: Advice, console, top: int | None = 5) -> None:
