@@ -38,7 +38,9 @@ def cited_in_note(ref: dict, key: str) -> str:
     if key in REVIEW_NAME and not ref.get("cited_in"):
         return "One of the two reviews the msc-ev knowledge base is built from"
     parts = []
-    for review, n in sorted((ref.get("cited_in") or {}).items()):
+    order = list(REVIEW_NAME)  # the older review first
+    for review, n in sorted((ref.get("cited_in") or {}).items(), key=lambda x: (order.index(x[0]) if x[0] in order
+                                                                                   else len(order), x[0])):
         also = (ref.get("also_numbered") or {}).get(review) or []
         nums = ", ".join(f"[{x}]" for x in [n, *also])
         parts.append(f"{REVIEW_NAME.get(review, review)} {nums}")
