@@ -33,11 +33,19 @@ def history_path() -> Path:
     return Path(user_data_dir("msc-ev", appauthor=False)) / "history"
 
 
+def _pool(ids, labels) -> list[str]:
+    """Ids first, then names and synonyms that differ from everything before them in more than
+    case, sorted: one completion per spelling, in a fixed order."""
+    seen: dict[str, str] = {}
+    for text in [*sorted(ids), *sorted(labels, key=lambda x: (x.lower(), x))]:
+        seen.setdefault(text.lower(), text)
+    return sorted(seen.values(), key=lambda x: (x.lower(), x))
+
+
 def _disease_labels(kb) -> list[str]:
-    out: set[str] = set()
-    for did, d in kb.diseases.items():
-        out.update([did, d["name"], *(d.get("synonyms") or ()), *(d.get("abbreviations") or ())])
-    return sorted(out, key=str.lower)
+    labels = [x for d in kb.diseases.values()
+              for x in (d["name"], *(d.get("synonyms") or ()), *(d.get("abbreviations") or ()))]
+    return _pool(kb.diseases, labels)
 
 
 class AskCompleter(Completer):
@@ -48,8 +56,8 @@ class AskCompleter(Completer):
         kb = session.kb
         self.pools = {
             "disease": _disease_labels(kb),
-            "source": I.labels(kb, "source"),
-            "route": I.labels(kb, "route"),
+            "source": _pool(kb.sources, I.labels(kb, "source")),
+            "route": _pool(kb.routes, I.labels(kb, "route")),
             "item": sorted({*kb.sources, *kb.routes, *kb.engineering}),
             "reference": sorted(kb.references),
             "population": list(POPULATIONS),

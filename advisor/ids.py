@@ -103,7 +103,7 @@ def labels(kb, axis: str) -> list[str]:
     out: set[str] = set()
     for rid, rec in getattr(kb, AXES[axis]).items():
         out.update([rid, rec.get("name") or rid, *(rec.get("synonyms") or ())])
-    return sorted(out, key=str.lower)
+    return sorted(out, key=lambda x: (x.lower(), x))
 
 
 __all__ = ["labels", "resolve_constraints", "resolve_id", "resolve_item", "suggest"]

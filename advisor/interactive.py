@@ -136,6 +136,10 @@ class Session:
         body = _markup_escape(text)
         self.console.print(f"[{style}]{body}[/{style}]" if style else body, highlight=False)
 
+    def hint(self, text: str) -> None:
+        """One line, never wrapped: a hint or an error message."""
+        self.console.print(_markup_escape(text), highlight=False, soft_wrap=True)
+
     def ask(self, prompt: str, mode: str) -> str:
         self.mode = mode
         try:
@@ -208,7 +212,7 @@ class Session:
             if answer.isdigit():
                 if 1 <= int(answer) <= len(candidates):
                     return candidates[int(answer) - 1][0]
-                self.say(f"Type a number from 1 to {len(candidates)}, or a name.")
+                self.hint(f"Type a number from 1 to {len(candidates)}, or a name.")
                 continue
             return answer or None
 
@@ -228,9 +232,9 @@ class Session:
                 check_constraints(self.kb, c)
                 return c
             except ValueError as exc:
-                self.say(str(exc))
+                self.hint(str(exc))
             except AdvisorError as exc:
-                self.say(exc.message())
+                self.hint(exc.message())
 
     def consultation(self, disease: str | None = None, constraints: Constraints | None = None) -> None:
         from .render import print_rich
@@ -250,15 +254,15 @@ class Session:
         try:
             self._command(line.strip())
         except Hint as exc:
-            self.say(str(exc))
+            self.hint(str(exc))
         except ValueError as exc:  # a constraint that cannot be read
-            self.say(str(exc))
+            self.hint(str(exc))
         except AdvisorError as exc:
-            self.say(exc.message().splitlines()[0])
+            self.hint(exc.message().splitlines()[0])
         except (Quit, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001  (a session must survive a bug: one line, no traceback)
-            self.say(f"Sorry, that failed ({type(exc).__name__}: {exc}); the session goes on.")
+            self.hint(f"Sorry, that failed ({type(exc).__name__}: {exc}); the session goes on.")
 
     def _command(self, line: str) -> None:
         from . import explain as X
