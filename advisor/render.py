@@ -43,7 +43,10 @@ def short_cite(kb, key: str) -> str:
     ref = kb.references.get(key)
     if ref is None or key in ("heo2018", "cai2020"):
         return cite_label(kb, key)
-    first = ref["authors"].split(",")[0].split()[0]
+    from .citations import authors
+
+    people, _ = authors(ref["authors"])
+    first = people[0][0] if people else ref["authors"].split(",")[0]
     via = ", ".join(f"{'Heo' if r == 'heo2018' else 'Cai'} [{n}]" for r, n in sorted(ref["cited_in"].items()))
     return f"{first} {ref['year']} ({via})"
 
@@ -118,7 +121,7 @@ def rich_view(kb, adv: Advice, top: int | None = 5):
         parts.append(Text("Excluded", style="bold"))
         for x in adv.excluded:
             parts.append(Text(f"  - {x['axis']} {x['id']}: {x['reason']} ({x['rule']})"))
-    parts.append(Text("Why? msc-ev why DISEASE ITEM   How? msc-ev explain DISEASE", style="dim"))
+    parts.append(Text("Why? msc-ev why DISEASE ID   How? msc-ev explain DISEASE", style="dim"))
     parts.append(Panel(Text(adv.disclaimer), style="dim", expand=False))
     return Group(*parts)
 
