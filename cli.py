@@ -1,7 +1,9 @@
 """msc-ev: the command line. Thin: parse, call one advisor function, render.
 
 Library errors are typed (advisor.errors); each becomes one message on stderr and the exit code
-of DESIGN.md section 6 (1: understood but unanswerable; 2: usage or knowledge-base error).
+of the output contract, docs/output-contract.md (1: understood but unanswerable; 2: usage or
+knowledge-base error). Rich is imported only when something is drawn, so ``advise --format json``
+never loads it.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from enum import Enum
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 
 from . import advisor
-from .advisor.cli_options import CLINICAL, EXCLUDE, POPULATION, ROUTE, Fmt
+from .advisor.cli_options import CLINICAL, CONTEXT, EXCLUDE, Command, POPULATION, ROUTE, Fmt, disease_argument, pick_format
 from .advisor.cli_options import constraints as _constraints
+from .advisor.cli_options import require_candidates, resolved
 from .advisor.errors import AdvisorError
 
 DISCLAIMER = advisor.DISCLAIMER
@@ -25,11 +27,13 @@ app = typer.Typer(
     help=("Rank MSC sources, administration routes and engineering options for extracellular-vesicle "
           "therapy of a disease, and explain why, with citations. " + DISCLAIMER),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    context_settings=CONTEXT,
 )
-kb_app = typer.Typer(help="Check, browse, search and dump the knowledge base.", no_args_is_help=True)
+kb_app = typer.Typer(help="Check, browse, search and dump the knowledge base.", no_args_is_help=True,
+                     context_settings=CONTEXT, rich_markup_mode=None)
 app.add_typer(kb_app, name="kb")
 
 
@@ -41,8 +45,10 @@ class State:
 STATE = State()
 
 
-def out() -> Console:
-    return Console(soft_wrap=False, highlight=False)
+def out(file=None):
+    from rich.console import Console
+
+    return Console(soft_wrap=False, highlight=False, file=file)
 
 
 def fail(exc: AdvisorError) -> None:
@@ -73,28 +79,67 @@ def main_options(
 
 
 
-@app.command()
+def write_output(output: Optional[str], text: str) -> None:
+    """Write ``text`` to standard output, or atomically to ``output``."""
+    if not output or output == "-":
+        sys.stdout.write(text)
+        return
+    import os
+    import tempfile
+
+    target = os.path.abspath(output)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".msc-ev-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        typer.echo(f"msc-ev: cannot write {output}: {exc.strerror}", err=True)
+        raise typer.Exit(2)
+
+
+OUTPUT = typer.Option(None, "--output", "-o", metavar="FILE",
+                      help="Write to FILE instead of standard output; the format follows its extension "
+                           "(.json, .md) unless --format is given.")
+
+
+@app.command(cls=Command)
 def advise(
-    disease: str = typer.Argument(..., help="Disease name, synonym, abbreviation or id."),
-    fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", help="Output format."),
+    disease: str = disease_argument(),
+    fmt: Optional[Fmt] = typer.Option(None, "--format", "-f", metavar="FORMAT",
+                                      help="rich, json or markdown (default: rich, or from the -o extension)."),
+    output: Optional[str] = OUTPUT,
     exclude_source: List[str] = EXCLUDE,
     route: List[str] = ROUTE,
     clinical_only: bool = CLINICAL,
     population: Optional[str] = POPULATION,
-    top: int = typer.Option(5, "--top", min=0, help="Rows per section in the rich view (0: all)."),
+    top: int = typer.Option(5, "--top", metavar="N", min=0, help="Rows per section in the rich view (0: all)."),
 ):
     """Rank sources, routes and engineering options for DISEASE."""
     from .advisor import render
 
     try:
+        chosen = pick_format(fmt.value if fmt else None, output, list(Fmt), "rich")
         kb = knowledge()
-        adv = advisor.consult(kb, disease, _constraints(exclude_source, route, clinical_only, population))
+        cons = resolved(kb, _constraints(exclude_source, route, clinical_only, population))
+        adv = advisor.consult(kb, disease, cons)
+        require_candidates(adv)
     except AdvisorError as exc:
         fail(exc)
-    if fmt is Fmt.json:
-        sys.stdout.write(render.to_json(adv.as_json()))
-    elif fmt is Fmt.markdown:
-        sys.stdout.write(render.markdown(kb, adv))
+    if chosen == "json":
+        write_output(output, render.to_json(adv.as_json()))
+    elif chosen == "markdown":
+        write_output(output, render.markdown(kb, adv))
+    elif output and output != "-":
+        import io
+
+        buf = io.StringIO()
+        from rich.console import Console
+
+        render.print_rich(kb, adv, Console(file=buf, width=100, color_system=None), top or None)
+        write_output(output, buf.getvalue())
     else:
         render.print_rich(kb, adv, out(), top or None)
 
@@ -105,9 +150,12 @@ def advise(
 class DumpFmt(str, Enum):
     json = "json"
     yaml = "yaml"
+    bibtex = "bibtex"
+    ris = "ris"
+    csl_json = "csl-json"
 
 
-@kb_app.command("check")
+@kb_app.command("check", cls=Command)
 def kb_check():
     """Validate the knowledge base (schema, cross-references, ICD-10-CM codes, rule weights)."""
     from .advisor import kbtools
@@ -122,8 +170,8 @@ def kb_check():
                f"{s['references']} references, {s['trials']} trials")
 
 
-@kb_app.command("stats")
-def kb_stats(fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", help="rich or json.")):
+@kb_app.command("stats", cls=Command)
+def kb_stats(fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", metavar="FORMAT", help="rich or json.")):
     """Counts of everything in the knowledge base."""
     from .advisor import kbtools, render
 
@@ -142,8 +190,8 @@ def kb_stats(fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", help="rich or j
         typer.echo(f"{k.replace('_', ' ')}: {v}")
 
 
-@kb_app.command("show")
-def kb_show(item: str = typer.Argument(..., help="Any id: disease, source, route, option, reference, evidence, trial, category; or cai2020:N.")):
+@kb_app.command("show", cls=Command)
+def kb_show(item: str = typer.Argument(..., metavar="ID", help="Any id: disease, source, route, option, reference, evidence, trial, category; or cai2020:N.")):
     """Show one record and everything that points to it."""
     from .advisor import kbtools
     from .advisor.docview import show_record
@@ -156,8 +204,8 @@ def kb_show(item: str = typer.Argument(..., help="Any id: disease, source, route
     show_record(kb, section, rec, out())
 
 
-@kb_app.command("search")
-def kb_search(text: str = typer.Argument(..., help="Words to look for in ids, names, synonyms, effects, titles.")):
+@kb_app.command("search", cls=Command)
+def kb_search(text: str = typer.Argument(..., metavar="TEXT", help="Words to look for in ids, names, synonyms, effects, titles.")):
     """Search the knowledge base."""
     from .advisor import kbtools
 
@@ -172,34 +220,65 @@ def kb_search(text: str = typer.Argument(..., help="Words to look for in ids, na
         typer.echo(f"{section:<11} {rid:<40} {label[:70]}")
 
 
-@kb_app.command("dump")
-def kb_dump(fmt: DumpFmt = typer.Option(DumpFmt.json, "--format", "-f", help="json or yaml.")):
-    """Print the whole knowledge base (JSON contract of DESIGN.md section 6)."""
+@kb_app.command("dump", cls=Command)
+def kb_dump(
+    fmt: Optional[DumpFmt] = typer.Option(None, "--format", "-f", metavar="FORMAT",
+                                          help="json, yaml, or every reference as bibtex, ris or csl-json "
+                                               "(default: json, or from the -o extension)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                         help="Write to FILE instead of standard output (.json, .yaml, .bib, "
+                                              ".ris: the format follows the extension unless --format is given)."),
+):
+    """Print the whole knowledge base (docs/output-contract.md), or all its references for a reference manager."""
     from .advisor import kbtools, render
+    from .advisor.cli_options import EXTENSIONS
 
+    ext = {**EXTENSIONS, ".yaml": "yaml", ".yml": "yaml", ".bib": "bibtex", ".ris": "ris"}
     try:
-        data = kbtools.dump(knowledge())
+        chosen = _dump_format(fmt.value if fmt else None, output, ext)
+        kb = knowledge()
+        if chosen in ("bibtex", "ris", "csl-json"):
+            from .advisor.citations import export
+
+            write_output(output, export(kb, sorted(kb.references), chosen))
+            return
+        data = kbtools.dump(kb)
     except AdvisorError as exc:
         fail(exc)
     data["disclaimer"] = DISCLAIMER
-    if fmt is DumpFmt.yaml:
+    if chosen == "yaml":
         import yaml
 
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
+        write_output(output, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
     else:
-        sys.stdout.write(render.to_json(data))
+        write_output(output, render.to_json(data))
+
+
+def _dump_format(given, output, ext) -> str:
+    from pathlib import Path
+
+    from .advisor.errors import UsageError
+
+    implied = ext.get(Path(output).suffix.lower()) if output and output != "-" else None
+    if given and implied and given != implied:
+        raise UsageError(f"--format {given} contradicts the extension of {output!r} ({implied}); "
+                         f"drop --format or change the file name")
+    chosen = given or implied or "json"
+    if chosen not in [d.value for d in DumpFmt]:
+        raise UsageError(f"cannot write {chosen} here ({output!r}); use --format json|yaml|bibtex|ris|csl-json")
+    return chosen
 
 
 # Commands that live in their own modules register themselves on the app.
 from .advisor import cli_batch, cli_explain  # noqa: E402
 
-cli_explain.register(app, knowledge, fail, out)
+cli_explain.register(app, knowledge, fail, out, write_output)
 cli_batch.register(app, knowledge, fail, out)
 from .advisor.cli_extra import register as _extra; _extra(app, knowledge, fail, out)  # noqa: E402,E702 (issue 16)
 
 
 def main() -> None:  # console-script entry point
-    app()
+    app(prog_name="msc-ev")
 
 
 if __name__ == "__main__":  # pragma: no cover

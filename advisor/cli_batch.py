@@ -9,7 +9,8 @@ from typing import List, Optional
 import typer
 
 from .. import advisor
-from .cli_options import CLINICAL, POPULATION, ROUTE, constraints
+from .cli_options import CLINICAL, POPULATION, ROUTE, Command, constraints, pick_format, resolved
+from .completion import complete_source
 from .errors import AdvisorError
 
 
@@ -30,30 +31,32 @@ class InFmt(str, Enum):
 
 
 def register(app, knowledge, fail, out):
-    @app.command()
+    @app.command(cls=Command)
     def batch(
-        input: str = typer.Argument(..., metavar="INPUT",
+        input: str = typer.Argument(..., metavar="FILE",
                                     help=("Diseases to score: a text file (one a line, # comments), CSV/TSV with a "
                                           "'disease' column, a YAML or JSON list, or - for standard input.")),
-        fmt: OutFmt = typer.Option(OutFmt.csv, "--format", "-f", help="Output format."),
+        fmt: Optional[OutFmt] = typer.Option(None, "--format", "-f", metavar="FORMAT",
+                                             help="csv, tsv, json, jsonl or markdown (default: from the extension "
+                                                  "of -o FILE, else csv)."),
         output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
                                              help="Write to FILE (atomically; rows are journalled to FILE.part "
                                                   "while the run goes on) instead of standard output."),
-        top: int = typer.Option(3, "--top", min=0, help="Sources, routes and engineering options per row (0: all)."),
-        jobs: int = typer.Option(1, "--jobs", "-j", min=1,
+        top: int = typer.Option(3, "--top", metavar="N", min=0, help="Sources, routes and engineering options per row (0: all)."),
+        jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", min=1,
                                  help="Worker processes; the output is identical whatever the number."),
         resume: bool = typer.Option(False, "--resume",
                                     help="Skip the rows already in the output file (or its .part journal)."),
         input_format: Optional[InFmt] = typer.Option(None, "--input-format", metavar="FORMAT",
                                                      help="text, csv, tsv, yaml or json; default: from the "
                                                           "extension (standard input: text)."),
-        exclude_source: List[str] = typer.Option([], "--exclude-source", metavar="ID",
+        exclude_source: List[str] = typer.Option([], "--exclude-source", metavar="ID", autocompletion=complete_source,
                                                  help="Leave this MSC source out of every row (repeatable)."),
         route: List[str] = ROUTE,
         clinical_only: bool = CLINICAL,
         population: Optional[str] = POPULATION,
     ):
-        """Score a list of diseases: one output row per input row, in input order.
+        """Score a list of diseases in FILE: one output row per input row, in input order.
 
         CSV/TSV columns (or mapping keys) exclude_source, route, clinical_only and population set
         constraints for their row; other columns are carried through. Exit 0 when every row is ok,
@@ -62,11 +65,12 @@ def register(app, knowledge, fail, out):
         """
         from . import batch as B
 
-        base = constraints(exclude_source, route, clinical_only, population)
         try:
+            chosen = pick_format(fmt.value if fmt else None, output, list(OutFmt), "csv")
             items, carried = B.read_input(input, input_format.value if input_format else None)
             kb = knowledge()
-            outcome = B.run(kb, items, carried, base=base, top=top, jobs=jobs, fmt=fmt.value, output=output,
+            base = resolved(kb, constraints(exclude_source, route, clinical_only, population))
+            outcome = B.run(kb, items, carried, base=base, top=top, jobs=jobs, fmt=chosen, output=output,
                             resume=resume, progress=sys.stderr.isatty(),
                             notice=lambda m: typer.echo(f"msc-ev: {m}", err=True))
         except AdvisorError as exc:

@@ -1,4 +1,8 @@
-"""Explanation commands: why, why-not, explain (--step), rules, cite, and the interactive ask."""
+"""Explanation commands: why, why-not, explain (--step), rules, cite, and the interactive ask.
+
+The explanation modules (and Rich) are imported inside each command, so registering these
+commands costs nothing on an ``advise --format json`` run.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from typing import List, Optional
 
 import typer
 
-from .cli_options import CLINICAL, EXCLUDE, POPULATION, ROUTE, Fmt
+from .cli_options import CLINICAL, EXCLUDE, POPULATION, ROUTE, Command, Fmt, disease_argument
 from .cli_options import constraints as _constraints
-from .errors import AdvisorError
+from .cli_options import require_candidates, resolved
+from .errors import AdvisorError, UsageError
 
 
 class GraphFmt(str, Enum):
@@ -21,94 +26,131 @@ class GraphFmt(str, Enum):
     dot = "dot"
 
 
-def register(app, knowledge, fail, out):
-    from .. import advisor
-    from . import explain as X
-    from . import render
+class CiteFmt(str, Enum):
+    rich = "rich"
+    json = "json"
+    markdown = "markdown"
+    bibtex = "bibtex"
+    ris = "ris"
+    csl_json = "csl-json"
 
-    def _consult(disease, exclude_source, route, clinical_only, population):
+
+ITEM_HELP = "A source, route or engineering option: id, name or abbreviation (uc-msc, UC-MSC, IV)."
+FORMAT = typer.Option(Fmt.rich, "--format", "-f", metavar="FORMAT", help="rich, json or markdown.")
+
+
+def register(app, knowledge, fail, out, write_output=None):
+    from .. import advisor
+
+    def _consult(disease, exclude_source, route, clinical_only, population, need_candidates=True):
         kb = knowledge()
-        return kb, advisor.consult(kb, disease, _constraints(exclude_source, route, clinical_only, population))
+        cons = resolved(kb, _constraints(exclude_source, route, clinical_only, population))
+        adv = advisor.consult(kb, disease, cons)
+        if need_candidates:
+            require_candidates(adv)
+        return kb, adv
 
     def _emit(fmt, doc_fn, json_fn):
-        if fmt is Fmt.json or fmt is GraphFmt.json:
+        from . import render
+
+        if fmt.value == "json":
             sys.stdout.write(render.to_json(json_fn()))
         elif fmt.value == "markdown":
             sys.stdout.write(doc_fn().markdown())
         else:
             doc_fn().print(out())
 
-    @app.command()
+    @app.command(cls=Command)
     def why(
-        disease: str = typer.Argument(..., help="Disease name, synonym, abbreviation or id."),
-        item: str = typer.Argument(..., help="A source, route or engineering id (or its name)."),
-        fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", help="Output format."),
+        disease: str = disease_argument(),
+        item: str = typer.Argument(..., metavar="ID", help=ITEM_HELP),
+        fmt: Fmt = FORMAT,
         exclude_source: List[str] = EXCLUDE,
         route: List[str] = ROUTE,
         clinical_only: bool = CLINICAL,
         population: Optional[str] = POPULATION,
     ):
-        """Every contribution behind ITEM for DISEASE, with citations and the arithmetic."""
+        """Every contribution behind ID for DISEASE, with citations and the arithmetic."""
+        from . import explain as X
+        from .ids import resolve_item
+
         try:
             kb, adv = _consult(disease, exclude_source, route, clinical_only, population)
-            _emit(fmt, lambda: X.why_doc(kb, adv, item), lambda: X.why_json(kb, adv, item))
+            rid = resolve_item(kb, item)
+            _emit(fmt, lambda: X.why_doc(kb, adv, rid), lambda: X.why_json(kb, adv, rid))
         except AdvisorError as exc:
             fail(exc)
 
-    @app.command("why-not")
+    @app.command("why-not", cls=Command)
     def why_not(
-        disease: str = typer.Argument(..., help="Disease name, synonym, abbreviation or id."),
-        item: str = typer.Argument(..., help="A source, route or engineering id (or its name)."),
-        fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", help="Output format."),
+        disease: str = disease_argument(),
+        item: str = typer.Argument(..., metavar="ID", help=ITEM_HELP),
+        fmt: Fmt = FORMAT,
         exclude_source: List[str] = EXCLUDE,
         route: List[str] = ROUTE,
         clinical_only: bool = CLINICAL,
         population: Optional[str] = POPULATION,
     ):
-        """What ITEM got, which rules could have supported it and which condition failed."""
+        """What ID got, which rules could have supported it and which condition failed."""
+        from . import explain as X
+        from .ids import resolve_item
+
         try:
-            kb, adv = _consult(disease, exclude_source, route, clinical_only, population)
-            _emit(fmt, lambda: X.why_not_doc(kb, adv, item), lambda: X.why_not_json(kb, adv, item))
+            kb, adv = _consult(disease, exclude_source, route, clinical_only, population, need_candidates=False)
+            rid = resolve_item(kb, item)
+            _emit(fmt, lambda: X.why_not_doc(kb, adv, rid), lambda: X.why_not_json(kb, adv, rid))
         except AdvisorError as exc:
             fail(exc)
 
-    @app.command()
+    @app.command(cls=Command)
     def explain(
-        disease: str = typer.Argument(..., help="Disease name, synonym, abbreviation or id."),
-        fmt: GraphFmt = typer.Option(GraphFmt.rich, "--format", "-f",
-                                     help="rich (a tree), markdown, mermaid or dot (the reasoning graph), json."),
-        step: bool = typer.Option(False, "--step", help="Pause after each rule firing until Enter (q quits)."),
+        disease: str = disease_argument(),
+        fmt: GraphFmt = typer.Option(GraphFmt.rich, "--format", "-f", metavar="FORMAT",
+                                     help="rich (a tree), markdown, json, or the reasoning graph as mermaid or dot."),
+        step: bool = typer.Option(False, "--step",
+                                  help="Each rule firing, then what it derived, in firing order; with rich, "
+                                       "pause after each until Enter (q quits)."),
         exclude_source: List[str] = EXCLUDE,
         route: List[str] = ROUTE,
         clinical_only: bool = CLINICAL,
         population: Optional[str] = POPULATION,
     ):
-        """The whole chain: query, disease, categories, each rule firing in order, derived facts, ranking."""
+        """The whole chain: query, disease, each rule firing in order and what it derived, ranking."""
+        from . import explain_how as H
+        from . import render
+
         try:
+            if step and fmt in (GraphFmt.mermaid, GraphFmt.dot):
+                raise UsageError(f"--step shows the firings one by one: use --format rich, markdown or json "
+                                 f"(not {fmt.value})")
             kb, adv = _consult(disease, exclude_source, route, clinical_only, population)
         except AdvisorError as exc:
             fail(exc)
-        if step:
-            X.step_explain(kb, adv, out(), input)
+        head = {"query": adv.as_json()["query"]}
+        if fmt is GraphFmt.json and step:
+            sys.stdout.write(render.to_json({**head, "steps": H.steps_json(adv), "disclaimer": adv.disclaimer}))
         elif fmt is GraphFmt.json:
-            sys.stdout.write(render.to_json({"query": adv.as_json()["query"], "classes": adv.classes,
-                                             "related": adv.related, "populations": adv.populations,
-                                             "trace": adv.trace, "disclaimer": adv.disclaimer}))
+            sys.stdout.write(render.to_json({**head, "classes": adv.classes, "related": adv.related,
+                                             "populations": adv.populations, "trace": adv.trace,
+                                             "disclaimer": adv.disclaimer}))
         elif fmt is GraphFmt.markdown:
-            sys.stdout.write(X.explain_markdown(kb, adv))
+            sys.stdout.write(H.explain_markdown(kb, adv))
         elif fmt is GraphFmt.mermaid:
-            sys.stdout.write(X.explain_mermaid(kb, adv))
+            sys.stdout.write(H.explain_mermaid(kb, adv))
         elif fmt is GraphFmt.dot:
-            sys.stdout.write(X.explain_dot(kb, adv))
+            sys.stdout.write(H.explain_dot(kb, adv))
+        elif step:
+            H.step_explain(kb, adv, out(), input)
         else:
-            X.print_explain(kb, adv, out())
+            H.print_explain(kb, adv, out())
 
-    @app.command()
+    @app.command(cls=Command)
     def rules(
         rule_id: Optional[str] = typer.Argument(None, metavar="[ID]", help="A rule id; omit to list all rules."),
-        fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", help="Output format."),
+        fmt: Fmt = FORMAT,
     ):
         """Browse the rule base as declared: conditions, what each rule asserts, weights, citations (--format markdown: the rule book)."""
+        from . import explain as X
         from .kbtools import rules_list
 
         try:
@@ -122,39 +164,85 @@ def register(app, knowledge, fail, out):
         except AdvisorError as exc:
             fail(exc)
 
-    @app.command()
+    @app.command(cls=Command)
     def cite(
-        key: str = typer.Argument(..., help="A reference key (thomi2019b) or a review citation (cai2020:76)."),
-        fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", help="Output format."),
+        key: str = typer.Argument(..., metavar="KEY|DISEASE",
+                                  help="A reference key (thomi2019b), a review citation (cai2020:76), or a disease "
+                                       "(all the references behind its advice)."),
+        fmt: CiteFmt = typer.Option(CiteFmt.rich, "--format", "-f", metavar="FORMAT",
+                                    help="rich, json, markdown, or for a reference manager bibtex, ris or csl-json."),
+        output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                             help="Write to FILE instead of standard output."),
     ):
-        """The full reference, where each review cites it, and which evidence items use it."""
+        """The full reference, where each review cites it and which evidence uses it; or export references."""
+        from . import explain as X
+        from . import render
+        from .citations import export
+        from .errors import UnknownDisease, UnknownItem
+
+        emit = write_output or (lambda _o, text: sys.stdout.write(text))
         try:
             kb = knowledge()
-            _emit(fmt, lambda: X.cite_doc(kb, key),
-                  lambda: {**X.cite_json(kb, key), "disclaimer": advisor.DISCLAIMER})
+            try:
+                keys, adv = [X.cite_key(kb, key)], None
+            except UnknownItem as not_a_ref:
+                try:
+                    adv = advisor.consult(kb, key)
+                except UnknownDisease:
+                    raise not_a_ref from None
+                keys = list(adv.references)
+            if fmt.value in ("bibtex", "ris", "csl-json"):
+                emit(output, export(kb, keys, fmt.value))
+            elif adv is None:
+                if fmt is CiteFmt.json:
+                    emit(output, render.to_json({**X.cite_json(kb, keys[0]), "disclaimer": advisor.DISCLAIMER}))
+                elif fmt is CiteFmt.markdown:
+                    emit(output, X.cite_doc(kb, keys[0]).markdown())
+                else:
+                    X.cite_doc(kb, keys[0]).print(out())
+            else:
+                res = adv.resolution
+                if fmt is CiteFmt.json:
+                    emit(output, render.to_json({"query": adv.as_json()["query"], "references": adv.references,
+                                                 "disclaimer": advisor.DISCLAIMER}))
+                    return
+                lines = [f"References behind the advice for {res.name} ({res.id}): {len(keys)}"]
+                lines += [f"{i}. {k}: {render.cite_label(kb, k)}" for i, k in enumerate(keys, 1)]
+                lines += ["Export them: msc-ev cite DISEASE --format bibtex|ris|csl-json", advisor.DISCLAIMER]
+                if fmt is CiteFmt.markdown:
+                    emit(output, f"# {lines[0]}\n\n" + "\n".join(lines[1:-2]) + f"\n\n_{lines[-1]}_\n")
+                else:
+                    emit(output, "\n".join(lines) + "\n")
         except AdvisorError as exc:
             fail(exc)
 
-    @app.command()
+    @app.command(cls=Command)
     def ask(
-        disease: Optional[str] = typer.Argument(None, help="Start with this disease (otherwise you are asked)."),
+        disease: Optional[str] = typer.Argument(None, metavar="[DISEASE]",
+                                                help="Start with this disease (otherwise you are asked)."),
         exclude_source: List[str] = EXCLUDE,
         route: List[str] = ROUTE,
         clinical_only: bool = CLINICAL,
         population: Optional[str] = POPULATION,
+        no_history: bool = typer.Option(False, "--no-history",
+                                        help="Do not read or save the command history (kept in the user data "
+                                             "directory, e.g. ~/.local/share/msc-ev/history)."),
+        vi: bool = typer.Option(False, "--vi", help="vi editing keys at the prompt (default: emacs keys)."),
     ):
-        """An interactive consultation: advice, then why / why not / how / what if ... until quit."""
+        """An interactive consultation: advice, then why / why not / how / what if ... until quit.
+
+        On a terminal the prompt has history, editing keys, tab completion of diseases, ids and
+        commands, and a toolbar showing the disease and constraints; with piped input it reads
+        one line at a time.
+        """
         from . import interactive
 
         try:
             kb = knowledge()
-            cons = _constraints(exclude_source, route, clinical_only, population)
             given = bool(exclude_source or route or clinical_only or population)
-            if given:
-                from .consult import check_constraints
-
-                check_constraints(kb, cons)
+            cons = resolved(kb, _constraints(exclude_source, route, clinical_only, population))
         except AdvisorError as exc:
             fail(exc)
-        code = interactive.run(kb, out(), input, disease, cons if (given or disease) else None)
+        code = interactive.run(kb, out(), None, disease, cons if (given or disease) else None,
+                               history=not no_history, vi=vi)
         raise typer.Exit(code)

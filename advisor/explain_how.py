@@ -5,10 +5,6 @@ The chain itself is the trace the engine recorded (``Advice.trace``); these func
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
-from rich.tree import Tree
-
 from .consult import AXES, DISCLAIMER, Advice
 from .kb import Knowledge
 from .render import TITLES
@@ -29,16 +25,23 @@ def _derived_groups(adv: Advice) -> dict[str, list[str]]:
 
 
 def _head_tree(kb: Knowledge, adv: Advice) -> list[tuple[str, list[str]]]:
-    """(label, children) for the parts before the firings: query, disease, categories..."""
+    """(label, children) for what the reasoning starts from: the query, the disease, the constraints.
+
+    Nothing derived is shown here: each derived fact appears under the firing that derived it."""
     res = adv.resolution
     cons = {k: v for k, v in adv.constraints.as_json().items() if v}
-    parts = [(f"Query: {adv.text!r}", []),
-             (f"Resolved disease: {res.name} ({res.id}), matched by {res.matched_by}",
-              ([f"ICD-10-CM {res.icd10cm}, block {res.icd_block}, chapter {res.icd_chapter}"] if not res.curated else [])
-              + [f"note: {n}" for n in res.notes]),
-             ("Constraints: " + (", ".join(f"{k}={v}" for k, v in cons.items()) if cons else "none"), []),
-             ("Disease profile", [f"organ system: {res.organ}", f"processes: {', '.join(res.processes) or '-'}",
-                                  f"populations: {', '.join(res.populations) or '-'}"])]
+    return [(f"Query: {adv.text!r}", []),
+            (f"Resolved disease: {res.name} ({res.id}), matched by {res.matched_by}",
+             ([f"ICD-10-CM {res.icd10cm}, block {res.icd_block}, chapter {res.icd_chapter}"] if not res.curated else [])
+             + [f"note: {n}" for n in res.notes]),
+            ("Constraints: " + (", ".join(f"{k}={v}" for k, v in cons.items()) if cons else "none"), []),
+            ("Disease profile", [f"organ system: {res.organ}", f"processes: {', '.join(res.processes) or '-'}",
+                                 f"populations: {', '.join(res.populations) or '-'}"])]
+
+
+def _derived_tree(adv: Advice) -> list[tuple[str, list[str]]]:
+    """What the firings concluded about the disease itself: relatives, what was not transferred, populations."""
+    parts = []
     if adv.relations:
         parts.append(("Relatives (derived)", [f"{r['disease']} ({r['basis']}: {r['how']})" for r in adv.relations]))
     blocked = [b for b in adv.blocked if b["axis"] == "disease"]
@@ -50,14 +53,21 @@ def _head_tree(kb: Knowledge, adv: Advice) -> list[tuple[str, list[str]]]:
 
 
 def _firing_lines(step: dict) -> tuple[str, list[str]]:
+    """A firing, then what it derived."""
     label = f"{step['step']}. {step['rule']}: {_desc(step['rule'])}"
     kids = [f"matched: {', '.join(step['matched'])}",
-            f"asserted: {', '.join(step['asserted'])}" if step["asserted"] else "asserted: nothing new"]
+            f"derived: {', '.join(step['asserted'])}" if step["asserted"] else "derived: nothing new"]
     return label, kids
 
 
+def steps_json(adv: Advice) -> list[dict]:
+    """The firings in order, each with what it matched and then what it derived."""
+    return [{"step": s["step"], "rule": s["rule"], "description": _desc(s["rule"]), "matched": list(s["matched"]),
+             "derived": list(s["asserted"])} for s in adv.trace]
+
+
 def _tail_tree(kb: Knowledge, adv: Advice, top: int | None = None) -> list[tuple[str, list[str]]]:
-    parts = []
+    parts = _derived_tree(adv)
     groups = _derived_groups(adv)
     parts.append((f"Derived facts ({sum(len(v) for v in groups.values())})",
                   [f"{k}: {len(v)}" for k, v in groups.items()] or ["none"]))
@@ -75,7 +85,19 @@ def _tail_tree(kb: Knowledge, adv: Advice, top: int | None = None) -> list[tuple
     return parts
 
 
-def _tree(label: str, parts) -> Tree:
+def escape(text: str) -> str:
+    from rich.markup import escape as _escape
+
+    return _escape(text)
+
+
+def Tree(label, **kw):  # noqa: N802  (Rich imported only to draw)
+    from rich.tree import Tree as _Tree
+
+    return _Tree(label, **kw)
+
+
+def _tree(label: str, parts):
     t = Tree(escape(label), guide_style="dim")
     for head, kids in parts:
         node = t.add(f"[bold]{escape(head)}[/bold]")
@@ -84,7 +106,7 @@ def _tree(label: str, parts) -> Tree:
     return t
 
 
-def explain_tree(kb: Knowledge, adv: Advice) -> Tree:
+def explain_tree(kb: Knowledge, adv: Advice):
     firings = [_firing_lines(s) for s in adv.trace]
     t = Tree(f"[bold]How the advice for {escape(adv.resolution.name)} was reached[/bold]", guide_style="dim")
     for head, kids in _head_tree(kb, adv):
@@ -103,12 +125,12 @@ def explain_tree(kb: Knowledge, adv: Advice) -> Tree:
     return t
 
 
-def print_explain(kb: Knowledge, adv: Advice, console: Console) -> None:
+def print_explain(kb: Knowledge, adv: Advice, console) -> None:
     console.print(explain_tree(kb, adv))
     console.print(f"[dim]Note: {escape(DISCLAIMER)}[/dim]")
 
 
-def step_explain(kb: Knowledge, adv: Advice, console: Console, read=input) -> int:
+def step_explain(kb: Knowledge, adv: Advice, console, read=input) -> int:
     """Walk through the firings one at a time. ``read(prompt)``: '' or anything = next, 'q' = quit;
     EOFError = stop pausing and show the rest. Returns the number of firings shown."""
     console.print(_tree(f"How the advice for {adv.resolution.name} was reached", _head_tree(kb, adv)))
@@ -212,4 +234,4 @@ def explain_dot(kb: Knowledge, adv: Advice) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["explain_dot", "explain_markdown", "explain_mermaid", "explain_tree", "print_explain", "step_explain"]
+__all__ = ["steps_json", "explain_dot", "explain_markdown", "explain_mermaid", "explain_tree", "print_explain", "step_explain"]

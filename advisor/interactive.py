@@ -1,77 +1,125 @@
 """``msc-ev ask``: an interactive consultation in the terminal (or driven by piped stdin).
 
-It asks for the disease (suggesting matches), optional constraints, shows the advice, then answers
-follow-up questions until quit. Every line is read through an injectable ``read(prompt)``
-function (``input`` by default) so tests can script a conversation; EOF (Ctrl-D) and Ctrl-C end
-the session cleanly, and an unknown command gets help, not a crash.
+It asks for the disease (numbering the candidates of an ambiguous name), optional constraints,
+shows the advice, then answers follow-up questions until quit. Every line is read through an
+injectable ``read(prompt)`` function so tests can script a conversation: on a terminal that is a
+prompt_toolkit prompt (:mod:`advisor.console`: history, editing keys, completion, toolbar), with
+piped input the plain ``input``. EOF (Ctrl-D) and Ctrl-C end the session cleanly; a malformed or
+unknown command gets a one-line hint, never a traceback.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+import sys
 from dataclasses import replace
 from typing import Callable
 
-from rich.console import Console
-from rich.markup import escape
-
-from . import explain as X
 from .consult import AXES, DISCLAIMER, POPULATIONS, Advice, Constraints, consult
 from .errors import AdvisorError, AmbiguousDisease, UnknownDisease
 from .kb import Knowledge
-from .render import TITLES, cite_label, print_rich
+from .render import TITLES, cite_label
 from .resolve import resolve
 from .scoring import words
 
-HELP = """Commands:
-  why X              the contributions behind X (a source, route or engineering id) and the arithmetic
-  why not X          what X got, and which rules could have supported it and why they did not
-  how                the chain of rule firings that produced this advice
-  sources | routes | engineering   the full ranking of one axis
-  refs               the references behind this advice, numbered
-  cite N             the full reference N (a number from 'refs', a key, or cai2020:76)
-  rule ID            one rule: conditions and citations
-  what if exclude X  re-run without source X and show what moved
-  what if route Y    re-run allowing only route Y (add more with commas)
-  what if population P   re-run for population P (neonate, child, adult, elderly)
-  what if clinical-only  re-run on clinical evidence only
-  what if reset      re-run without any constraint
-  new                start a new consultation
-  help               this list
-  quit               end (Ctrl-D and Ctrl-C also end)"""
+# Every command ``ask`` accepts: (usage, what it does). ``help`` prints exactly this list.
+COMMANDS = [
+    ("why ID", "the contributions behind ID, and the sums"),
+    ("why not ID", "what ID got and which rules could have helped"),
+    ("how", "the chain of rule firings (also: trace)"),
+    ("sources | routes | engineering", "the full ranking of one axis"),
+    ("advice", "the advice again"),
+    ("refs", "the references behind this advice, numbered"),
+    ("cite N", "reference N from 'refs' (or a key, cai2020:76)"),
+    ("export bibtex|ris|csl-json", "those references for a reference manager"),
+    ("rule ID", "one rule, its conditions and citations"),
+    ("rules", "every rule"),
+    ("what if exclude ID", "re-run without source ID; show what moved"),
+    ("what if route ID[,ID]", "re-run allowing only these routes"),
+    ("what if population P", "re-run for " + "|".join(POPULATIONS)),
+    ("what if clinical-only", "re-run on clinical evidence only"),
+    ("what if reset", "re-run without any constraint"),
+    ("new", "start a new consultation"),
+    ("help", "this list (also: ?)"),
+    ("quit", "end (also: exit, Ctrl-D, Ctrl-C)"),
+]
+ID_NOTE = "ID: an id, name or abbreviation (uc-msc, UC-MSC, umbilical cord, IV, i.v.)."
+HELP = "Commands:\n" + "\n".join(f"  {u:<31} {d}" for u, d in COMMANDS) + "\n" + ID_NOTE
+# The first words a command can start with (for completion and "did you mean").
+WORDS = ["why", "why not", "how", "trace", "explain", "sources", "routes", "engineering", "advice", "refs",
+         "references", "cite", "export", "rule", "rules", "what if", "what if exclude", "what if route",
+         "what if population", "what if clinical-only", "what if reset", "new", "help", "quit", "exit"]
+USAGE = {
+    "why": "usage: why ID, e.g. 'why uc-msc' or 'why IV'",
+    "why not": "usage: why not ID, e.g. 'why not es-msc'",
+    "cite": "usage: cite N (a number from 'refs'), a reference key or cai2020:76",
+    "rule": "usage: rule ID, e.g. 'rule ev-exact' ('rules' lists them)",
+    "export": "usage: export bibtex, export ris or export csl-json",
+    "what if": "usage: what if exclude ID | route ID[,ID] | population P | clinical-only | reset",
+    "what if exclude": "usage: what if exclude ID, e.g. 'what if exclude uc-msc' (a source id or name)",
+    "what if route": "usage: what if route ID[,ID], e.g. 'what if route IV, intranasal'",
+    "what if population": f"usage: what if population P, with P one of {', '.join(POPULATIONS)}",
+}
 
 AXIS_WORDS = {"sources": "sources", "source": "sources", "routes": "routes", "route": "routes",
               "engineering": "engineering"}
+CONSTRAINT_HINT = ("use exclude ID, route ID, clinical-only or population P "
+                   f"({', '.join(POPULATIONS)}), separated by commas")
 
 
 class Quit(Exception):
     pass
 
 
-def parse_constraints(text: str, base: Constraints = Constraints()) -> Constraints:
-    """'exclude uc-msc, route intravenous, clinical-only, population neonate' -> Constraints."""
+class Hint(Exception):
+    """A one-line hint for a malformed command."""
+
+
+def parse_constraints(text: str, base: Constraints = Constraints(), kb: Knowledge | None = None) -> Constraints:
+    """'exclude uc-msc, route IV, clinical-only, population neonate' -> Constraints.
+
+    With ``kb`` every source and route is resolved forgivingly (``UC-MSC``, ``umbilical cord``,
+    ``i.v.``); a part that cannot be read raises ``ValueError`` with a one-line hint."""
+    from .ids import resolve_id
+
     c = base
     for part in [p.strip() for p in re.split(r"[,;]", text) if p.strip()]:
         words_ = part.split()
         head, rest = words_[0].lower(), words_[1:]
-        if head in ("exclude", "exclude-source", "--exclude-source") and rest:
-            c = replace(c, exclude_sources=tuple(dict.fromkeys([*c.exclude_sources, *rest])))
-        elif head in ("route", "routes", "--route") and rest:
-            c = replace(c, routes=tuple(dict.fromkeys([*c.routes, *rest])))
+        if head in ("exclude", "exclude-source", "--exclude-source"):
+            if not rest:
+                raise ValueError(f"'{head}' needs a source: e.g. exclude uc-msc")
+            item = " ".join(rest)
+            ids = [resolve_id(kb, "source", item)] if kb is not None else rest
+            c = replace(c, exclude_sources=tuple(dict.fromkeys([*c.exclude_sources, *ids])))
+        elif head in ("route", "routes", "--route"):
+            if not rest:
+                raise ValueError(f"'{head}' needs a route: e.g. route intravenous")
+            item = " ".join(rest)
+            ids = [resolve_id(kb, "route", item)] if kb is not None else rest
+            c = replace(c, routes=tuple(dict.fromkeys([*c.routes, *ids])))
         elif head in ("clinical-only", "--clinical-only", "clinical"):
             c = replace(c, clinical_only=True)
-        elif head in ("population", "--population") and len(rest) == 1:
+        elif head in ("population", "--population"):
+            if len(rest) != 1:
+                raise ValueError(f"'population' needs one of {', '.join(POPULATIONS)}")
             c = replace(c, population=rest[0].lower())
         elif head in ("none", "no", "-"):
             continue
         else:
-            raise ValueError(f"cannot read constraint {part!r}: use exclude X, route Y, clinical-only "
-                             f"or population P ({', '.join(POPULATIONS)})")
+            raise ValueError(f"cannot read constraint {part!r}: {CONSTRAINT_HINT}")
     return c
 
 
+def _markup_escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
 class Session:
-    def __init__(self, kb: Knowledge, console: Console, read: Callable[[str], str] = input,
+    def __init__(self, kb: Knowledge, console, read: Callable[[str], str] = input,
                  disease: str | None = None, constraints: Constraints | None = None):
         self.kb = kb
         self.console = console
@@ -80,17 +128,33 @@ class Session:
         self.start_constraints = constraints
         self.adv: Advice | None = None
         self.refs: list[str] = []
+        self.mode = "disease"  # what the current prompt asks for: disease | choice | constraints | command
+        self.choices: list[tuple[str, str]] = []
 
     # ---------------------------------------------------------------- io
     def say(self, text: str = "", style: str | None = None) -> None:
-        body = escape(text)
+        body = _markup_escape(text)
         self.console.print(f"[{style}]{body}[/{style}]" if style else body, highlight=False)
 
-    def ask(self, prompt: str) -> str:
+    def hint(self, text: str) -> None:
+        """One line, never wrapped: a hint or an error message."""
+        self.console.print(_markup_escape(text), highlight=False, soft_wrap=True)
+
+    def ask(self, prompt: str, mode: str) -> str:
+        self.mode = mode
         try:
             return self.read(prompt)
         except EOFError:
             raise Quit() from None
+
+    def status(self) -> str:
+        """One line for the toolbar: the current disease and constraints."""
+        if self.adv is None:
+            return "no disease yet | type a disease name, 'help' or 'quit'"
+        res = self.adv.resolution
+        c = {k: v for k, v in self.adv.constraints.as_json().items() if v}
+        shown = "; ".join(f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in c.items()) or "none"
+        return f"disease: {res.name} ({res.id}) | constraints: {shown} | 'help' lists commands"
 
     # ---------------------------------------------------------------- flow
     def run(self) -> int:
@@ -100,7 +164,7 @@ class Session:
         try:
             self.consultation(self.start_disease, self.start_constraints)
             while True:
-                line = self.ask("msc-ev> ").strip()
+                line = self.ask("msc-ev> ", "command").strip()
                 if not line:
                     continue
                 self.command(line)
@@ -113,14 +177,15 @@ class Session:
         text = given
         while True:
             if text is None:
-                text = self.ask("Disease? ").strip()
+                text = self.ask("Disease? ", "disease").strip()
             if not text:
                 text = None
                 continue
             if text.lower() in ("quit", "exit", "q"):
                 raise Quit()
-            if text.lower() == "help":
-                self.say("Type a disease name, synonym, abbreviation or id, e.g. 'knee osteoarthritis'.")
+            if text.lower() in ("help", "?"):
+                self.say("Type a disease name, synonym, abbreviation or id, e.g. 'knee osteoarthritis'; "
+                         "Tab completes names.")
                 text = None
                 continue
             try:
@@ -130,79 +195,127 @@ class Session:
                 if exc.suggestions:
                     self.say("Did you mean: " + ", ".join(exc.suggestions) + "?")
             except AmbiguousDisease as exc:
-                self.say(f"{text!r} could mean:")
-                for i, (did, name) in enumerate(exc.candidates, 1):
-                    self.say(f"  {i}. {did} ({name})")
-                answer = self.ask("Which one (number or name)? ").strip()
-                if answer.isdigit() and 1 <= int(answer) <= len(exc.candidates):
-                    text = exc.candidates[int(answer) - 1][0]
-                    continue
-                text = answer or None
+                text = self.choose(text, exc.candidates)
                 continue
             except AdvisorError as exc:
                 self.say(exc.message())
             text = None
 
-    def pick_constraints(self) -> Constraints:
+    def choose(self, text: str, candidates: list[tuple[str, str]]) -> str | None:
+        """Number the candidates; the answer is a number, or a name to look up afresh."""
+        self.say(f"{text!r} could mean:")
+        for i, (did, name) in enumerate(candidates, 1):
+            self.say(f"  {i}. {name} ({did})")
+        self.choices = candidates
         while True:
-            line = self.ask("Constraints (Enter for none; e.g. exclude uc-msc, route intravenous, "
-                            "clinical-only, population neonate)? ").strip()
+            answer = self.ask(f"Which one (1-{len(candidates)}, or a name)? ", "choice").strip()
+            if answer.isdigit():
+                if 1 <= int(answer) <= len(candidates):
+                    return candidates[int(answer) - 1][0]
+                self.hint(f"Type a number from 1 to {len(candidates)}, or a name.")
+                continue
+            return answer or None
+
+    def pick_constraints(self) -> Constraints:
+        from .consult import check_constraints
+
+        while True:
+            line = self.ask("Constraints (Enter for none; e.g. exclude uc-msc, route IV, "
+                            "clinical-only, population neonate)? ", "constraints").strip()
             if line.lower() in ("quit", "exit"):
                 raise Quit()
+            if line.lower() in ("help", "?"):
+                self.say(CONSTRAINT_HINT[0].upper() + CONSTRAINT_HINT[1:] + "; Enter for none.")
+                continue
             try:
-                c = parse_constraints(line)
-                from .consult import check_constraints
-
+                c = parse_constraints(line, kb=self.kb)
                 check_constraints(self.kb, c)
                 return c
             except ValueError as exc:
-                self.say(str(exc))
+                self.hint(str(exc))
             except AdvisorError as exc:
-                self.say(exc.message())
+                self.hint(exc.message())
 
     def consultation(self, disease: str | None = None, constraints: Constraints | None = None) -> None:
+        from .render import print_rich
+
         res = self.pick_disease(disease)
         self.say(f"Disease: {res.name} ({res.id}, matched by {res.matched_by}).")
         cons = constraints if constraints is not None else self.pick_constraints()
         self.adv = consult(self.kb, res.text, cons, resolution=res)
         self.refs = list(self.adv.references)
         print_rich(self.kb, self.adv, self.console, 5)
+        if not any(self.adv.recs[a] for a in AXES):
+            self.say("No candidate is left under these constraints: try 'what if reset'.")
         self.say("Ask 'why X', 'why not X', 'how', 'what if exclude X', 'help' or 'quit'.")
 
     # ---------------------------------------------------------------- commands
     def command(self, line: str) -> None:
-        low = line.lower().strip()
-        words_ = low.split()
-        arg = line.strip().split(None, 1)[1] if len(words_) > 1 else ""
         try:
-            if low in ("quit", "exit", "q", "bye"):
-                raise Quit()
-            if low in ("help", "?", "h"):
-                self.say(HELP)
-            elif low == "new":
-                self.consultation()
-            elif words_[0] in ("why-not", "whynot") or (words_[0] == "why" and len(words_) > 2 and words_[1] == "not"):
-                item = line.split(None, 2)[2] if words_[0] == "why" else arg
-                X.why_not_doc(self.kb, self.adv, item.strip()).print(self.console)
-            elif words_[0] == "why" and arg:
-                X.why_doc(self.kb, self.adv, arg.strip()).print(self.console)
-            elif low in ("how", "trace", "explain"):
-                X.print_explain(self.kb, self.adv, self.console)
-            elif low in AXIS_WORDS:
-                self.axis(AXIS_WORDS[low])
-            elif low in ("refs", "references"):
-                self.list_refs()
-            elif words_[0] == "cite" and arg:
-                self.cite(arg.strip())
-            elif words_[0] == "rule" and arg:
-                X.rules_doc(self.kb, arg.strip()).print(self.console)
-            elif low.startswith("what if"):
-                self.what_if(line.strip()[len("what if"):].strip())
-            else:
-                self.say(f"Unknown command: {line.strip()!r}.")
-                self.say(HELP)
+            self._command(line.strip())
+        except Hint as exc:
+            self.hint(str(exc))
+        except ValueError as exc:  # a constraint that cannot be read
+            self.hint(str(exc))
         except AdvisorError as exc:
-            self.say(exc.message())
+            self.hint(exc.message().splitlines()[0])
+        except (Quit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001  (a session must survive a bug: one line, no traceback)
+            self.hint(f"Sorry, that failed ({type(exc).__name__}: {exc}); the session goes on.")
+
+    def _command(self, line: str) -> None:
+        from . import explain as X
+        from .ids import resolve_item
+
+        low = " ".join(line.lower().split())
+        words_ = low.split()
+        head = words_[0]
+        rest = line.split(None, 1)[1].strip() if len(words_) > 1 else ""
+        if low in ("quit", "exit", "q", "bye"):
+            raise Quit()
+        if low in ("help", "?", "h"):
+            self.say(HELP)
+        elif low == "new":
+            self.consultation()
+        elif head in ("why-not", "whynot") or (head == "why" and len(words_) > 1 and words_[1] == "not"):
+            item = (line.split(None, 2)[2] if len(words_) > 2 else "") if head == "why" else rest
+            if not item.strip():
+                raise Hint(USAGE["why not"])
+            X.why_not_doc(self.kb, self.adv, resolve_item(self.kb, item.strip())).print(self.console)
+        elif head == "why":
+            if not rest:
+                raise Hint(USAGE["why"])
+            X.why_doc(self.kb, self.adv, resolve_item(self.kb, rest)).print(self.console)
+        elif low in ("how", "trace", "explain"):
+            X.print_explain(self.kb, self.adv, self.console)
+        elif low in AXIS_WORDS:
+            self.axis(AXIS_WORDS[low])
+        elif low == "advice":
+            from .render import print_rich
+
+            print_rich(self.kb, self.adv, self.console, 5)
+        elif low in ("refs", "references"):
+            self.list_refs()
+        elif head == "cite":
+            if not rest:
+                raise Hint(USAGE["cite"])
+            self.cite(rest)
+        elif head == "export":
+            self.export(rest)
+        elif low == "rules":
+            X.rules_doc(self.kb, None).print(self.console)
+        elif head == "rule":
+            if not rest:
+                raise Hint(USAGE["rule"])
+            X.rules_doc(self.kb, rest).print(self.console)
+        elif low == "what if" or low.startswith("what if "):
+            self.what_if(line.strip()[len("what if"):].strip())
+        else:
+            close = difflib.get_close_matches(low, WORDS, n=1, cutoff=0.6) or \
+                difflib.get_close_matches(head, WORDS, n=1, cutoff=0.6)
+            maybe = f" Did you mean '{close[0]}'?" if close else ""
+            raise Hint(f"Unknown command: {line!r}.{maybe} Type 'help' for the list.")
 
     def axis(self, axis: str) -> None:
         recs = self.adv.recs[axis]
@@ -221,36 +334,51 @@ class Session:
             self.say(f"  {i}. {k}: {cite_label(self.kb, k)}")
 
     def cite(self, arg: str) -> None:
+        from . import explain as X
+
         if arg.isdigit():
             n = int(arg)
             if not 1 <= n <= len(self.refs):
-                self.say(f"No reference {n}: 'refs' lists 1 to {len(self.refs)}.")
-                return
+                raise Hint(f"No reference {n}: 'refs' lists 1 to {len(self.refs)}.")
             arg = self.refs[n - 1]
         X.cite_doc(self.kb, arg).print(self.console)
 
+    def export(self, fmt: str) -> None:
+        from .citations import FORMATS, export
+
+        fmt = fmt.strip().lower()
+        if fmt not in FORMATS:
+            raise Hint(USAGE["export"])
+        self.console.print(export(self.kb, self.refs, fmt), markup=False, highlight=False, end="")
+
     def what_if(self, text: str) -> None:
+        from .consult import check_constraints
+        from .ids import resolve_id
+
         old = self.adv
         c = old.constraints
-        t = text.strip()
+        t = " ".join(text.split())
         if t.lower() in ("reset", "none", "no constraints"):
             new_c = Constraints()
         else:
-            m = re.match(r"(?i)(exclude|route|population|clinical-only)\b\s*(.*)$", t)
+            m = re.match(r"(?i)(exclude|route|population|clinical-only|clinical)\b\s*(.*)$", t)
             if not m:
-                self.say("What if what? Try: what if exclude X, what if route Y, what if population P, "
-                         "what if clinical-only, what if reset.")
-                return
+                raise Hint(USAGE["what if"])
             head, rest = m.group(1).lower(), m.group(2).strip()
+            if head in ("exclude", "route", "population") and not rest:
+                raise Hint(USAGE[f"what if {head}"])
             if head == "route":
-                new_c = replace(c, routes=tuple(r.strip() for r in rest.split(",") if r.strip()))
+                new_c = replace(c, routes=tuple(dict.fromkeys(resolve_id(self.kb, "route", r.strip())
+                                                              for r in rest.split(",") if r.strip())))
             elif head == "exclude":
-                new_c = parse_constraints(f"exclude {rest}", c)
+                ids = [resolve_id(self.kb, "source", s.strip()) for s in rest.split(",") if s.strip()]
+                new_c = replace(c, exclude_sources=tuple(dict.fromkeys([*c.exclude_sources, *ids])))
             elif head == "population":
-                new_c = replace(c, population=rest.lower() or None)
+                new_c = replace(c, population=rest.lower())
             else:
                 new_c = replace(c, clinical_only=True)
-        new = consult(self.kb, old.text, new_c, resolution=old.resolution)  # raises UsageError on a bad id
+        check_constraints(self.kb, new_c)
+        new = consult(self.kb, old.text, new_c, resolution=old.resolution)
         self.adv = new
         self.refs = list(new.references)
         shown = {k: v for k, v in new_c.as_json().items() if v}
@@ -258,6 +386,8 @@ class Session:
                  "bold")
         for line in diff(old, new):
             self.say(line)
+        if not any(new.recs[a] for a in AXES):
+            self.say("No candidate is left under these constraints: try 'what if reset'.")
 
 
 def diff(old: Advice, new: Advice) -> list[str]:
@@ -279,6 +409,13 @@ def diff(old: Advice, new: Advice) -> list[str]:
     return out
 
 
-def run(kb: Knowledge, console: Console, read: Callable[[str], str] = input, disease: str | None = None,
-        constraints: Constraints | None = None) -> int:
-    return Session(kb, console, read, disease, constraints).run()
+def run(kb: Knowledge, console, read: Callable[[str], str] | None = None, disease: str | None = None,
+        constraints: Constraints | None = None, *, history: bool = True, vi: bool = False) -> int:
+    """Run a consultation. ``read=None`` picks the reader: prompt_toolkit when standard input and
+    output are a terminal, else plain ``input`` (line by line from a pipe)."""
+    session = Session(kb, console, read or input, disease, constraints)
+    if read is None and sys.stdin.isatty() and sys.stdout.isatty():
+        from .console import terminal_reader
+
+        session.read = terminal_reader(session, history=history, vi=vi)
+    return session.run()

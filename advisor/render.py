@@ -1,17 +1,13 @@
 """Rendering advice: JSON (the contract), Markdown, and a Rich view for the terminal.
 
 Every piece of data shown through Rich markup is escaped. The disclaimer is in every format.
+Rich is imported only by the functions that draw with it, so a JSON or Markdown run never loads it.
+Table cells fold (wrap) rather than cut ids and citations, whatever the terminal width.
 """
 
 from __future__ import annotations
 
 import json
-
-from rich.console import Console, Group
-from rich.markup import escape
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
 
 from .consult import AXES, Advice
 from .scoring import words
@@ -70,6 +66,12 @@ def markdown(kb, adv: Advice, top: int | None = None) -> str:
 
 
 def rich_view(kb, adv: Advice, top: int | None = 5):
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
     res = adv.resolution
     parts = []
     head = Text.assemble(("MSC-EV advice: ", "bold"), (res.name, "bold cyan"),
@@ -79,26 +81,7 @@ def rich_view(kb, adv: Advice, top: int | None = 5):
     if cons:
         parts.append(Text("constraints: " + ", ".join(f"{k}={v}" for k, v in cons.items()), style="dim"))
     for axis in AXES:
-        table = Table(title=TITLES[axis], title_justify="left", expand=False, show_lines=False)
-        table.add_column("#", justify="right")
-        table.add_column("id", no_wrap=True)
-        table.add_column("tier", justify="right")
-        table.add_column("score", justify="right")
-        table.add_column("certainty")
-        table.add_column("level")
-        table.add_column("key citation")
-        recs = adv.recs[axis][:top] if top else adv.recs[axis]
-        for r in recs:
-            style = "red" if r.score < 0 else None
-            table.add_row(str(r.rank), escape(r.id), str(r.tier), f"{r.score:.3f}", words(r.score),
-                          escape(r.level or "-"),
-                          escape("; ".join(short_cite(kb, k) for k in _key_citations(r))), style=style)
-        if not recs:
-            table.add_row("-", "no candidates", "", "", "", "", "")
-        more = len(adv.recs[axis]) - len(recs)
-        if more > 0:
-            table.caption = f"{more} more: --top 0 shows all"
-        parts.append(table)
+        parts.append(AxisTable(kb, adv, axis, top))
     if adv.context:
         parts.append(Text("Context (not evidence of efficacy)", style="bold"))
         for cx in adv.context:
@@ -111,10 +94,69 @@ def rich_view(kb, adv: Advice, top: int | None = 5):
         parts.append(Text("Excluded", style="bold"))
         for x in adv.excluded:
             parts.append(Text(f"  - {x['axis']} {x['id']}: {x['reason']} ({x['rule']})"))
-    parts.append(Text("Why? msc-ev why DISEASE ITEM   How? msc-ev explain DISEASE", style="dim"))
+    parts.append(Text("Why? msc-ev why DISEASE ID   How? msc-ev explain DISEASE", style="dim"))
     parts.append(Panel(Text(adv.disclaimer), style="dim", expand=False))
     return Group(*parts)
 
 
-def print_rich(kb, adv: Advice, console: Console, top: int | None = 5) -> None:
+class AxisTable:
+    """One axis as a Rich table that fits the console: the full layout when it fits, else a compact
+    one (certainty and level in one column, no vertical rules). Cells fold (wrap) rather than cut
+    ids and citations; ids are never split while a whole id fits."""
+
+    def __init__(self, kb, adv: Advice, axis: str, top: int | None):
+        self.kb, self.adv, self.axis, self.top = kb, adv, axis, top
+
+    def rows(self):
+        recs = self.adv.recs[self.axis][:self.top] if self.top else self.adv.recs[self.axis]
+        return [(str(r.rank), r.id, str(r.tier), f"{r.score:.3f}", words(r.score), r.level or "-",
+                 "; ".join(short_cite(self.kb, k) for k in _key_citations(r)), r.score < 0) for r in recs]
+
+    def table(self, width: int):
+        from rich import box
+        from rich.markup import escape
+        from rich.table import Table
+
+        rows = self.rows()
+        wid = lambda i, floor: max([floor, *(len(r[i]) for r in rows)])  # noqa: E731
+        num, ident, tier, score, cert, level, cite = (wid(0, 1), wid(1, 2), 4, wid(3, 5), wid(4, 9), wid(5, 5),
+                                                      wid(6, 12))
+        # Column widths are set here (Rich's own shrinking can overflow when ids are long): the full
+        # layout has 7 columns (14 cells of padding and 8 rules), the compact one 6 (12 and 7).
+        full = 22 + num + ident + tier + score + cert + level
+        compact = not rows or full + min(cite, 16) > width
+        table = Table(title=TITLES[self.axis], title_justify="left", expand=False, show_lines=False,
+                      box=box.SIMPLE_HEAD if compact and rows else box.HEAVY_HEAD)
+        if compact:
+            mid = max(cert, level)
+            room = max(width - 19 - num - tier - score - mid, 16)
+            id_w = min(ident, max(room - 12, 8))
+            cite_w = max(min(cite, room - id_w), 8)
+        else:
+            id_w, cite_w = ident, min(cite, width - full)
+        table.add_column("#", justify="right", no_wrap=True, width=num)
+        table.add_column("id", overflow="fold", width=id_w)
+        table.add_column("tier", justify="right", no_wrap=True, width=tier)
+        table.add_column("score", justify="right", no_wrap=True, width=score)
+        if compact:
+            table.add_column("certainty, level", overflow="fold", width=mid)
+        else:
+            table.add_column("certainty", overflow="fold", width=cert)
+            table.add_column("level", overflow="fold", width=level)
+        table.add_column("key citation", overflow="fold", width=cite_w)
+        for rank, rid, tr, sc, cw, lv, ct, neg in rows:
+            mid = [f"{cw}\n{escape(lv)}"] if compact else [cw, escape(lv)]
+            table.add_row(rank, escape(rid), tr, sc, *mid, escape(ct), style="red" if neg else None)
+        if not rows:
+            table.add_row("-", "no candidates", "", "", *([""] if compact else ["", ""]), "")
+        more = len(self.adv.recs[self.axis]) - len(rows)
+        if more > 0:
+            table.caption = f"{more} more: --top 0 shows all"
+        return table
+
+    def __rich_console__(self, console, options):
+        yield self.table(options.max_width)
+
+
+def print_rich(kb, adv: Advice, console, top: int | None = 5) -> None:
     console.print(rich_view(kb, adv, top))

@@ -48,6 +48,9 @@ def short_cite(kb, key: str) -> str:
     ref = kb.references.get(key)
     if ref is None or key in ("heo2018", "cai2020"):
         return cite_label(kb, key)
-    first = ref["authors"].split(",")[0].split()[0]
+    from .citations import authors
+
+    people, _ = authors(ref["authors"])
+    first = people[0][0] if people else ref["authors"].split(",")[0]
     via = ", ".join(f"{'Heo' if r == 'heo2018' else 'Cai'} [{n}]" for r, n in sorted(ref["cited_in"].items()))
     return f"{first} {ref['year']} ({via})"
