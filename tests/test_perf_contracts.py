@@ -1,0 +1,268 @@
+"""Contracts behind the speed targets of issue 14, checked without timing anything.
+
+- the library path (import, load, consult, ``as_json``) never imports Rich or Typer, and importing
+  ``msc_ev.advisor`` alone imports none of the heavy dependencies;
+- the knowledge compile cache (advisor/kbcache.py) is keyed by the content of every knowledge file,
+  shipped and overlays, and by the version; it is rebuilt, silently, when it is truncated,
+  corrupted or foreign; nothing invalid is cached; ``use_cache=False`` reads from source only.
+"""
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from msc_ev import advisor
+from msc_ev.advisor import kb as K
+from msc_ev.advisor import kbcache
+
+HEAVY = ("yaml", "durable", "rich", "typer", "click", "pydantic")
+
+EVIDENCE = """evidence:
+  - id: extra-1
+    source: {source}
+    vesicle: exosome
+    species: human
+    model: in-vivo
+    disease: osteoarthritis
+    route: null
+    engineering: []
+    effect: Made up for a test.
+    direction: supports
+    cites: ["cai2020:26"]
+"""
+
+
+def _python(code: str, cache: Path, cwd: Path | None = None) -> str:
+    env = {**os.environ, "MSC_EV_CACHE": str(cache)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+LOADED = "import sys; print(sorted({m.split('.')[0] for m in sys.modules} & set(%r)))" % (HEAVY,)
+
+
+def test_importing_advisor_imports_no_heavy_dependency(tmp_path):
+    out = _python("from msc_ev import advisor\n" + LOADED, tmp_path)
+    assert out == "[]\n"
+
+
+def test_json_consultation_through_the_library_loads_neither_rich_nor_typer(tmp_path):
+    code = ("import json\nfrom msc_ev import advisor\nkb = advisor.load_kb()\n"
+            "adv = advisor.consult(kb, 'perinatal brain injury', advisor.Constraints())\n"
+            "text = json.dumps(adv.as_json())\nassert text.startswith('{')\n" + LOADED)
+    first = _python(code, tmp_path)  # builds the cache (reads YAML)
+    again = _python(code, tmp_path)  # from the cache: no PyYAML either
+    assert first == "['durable', 'yaml']\n"
+    assert again == "['durable']\n"
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    d = tmp_path / "cache"
+    monkeypatch.setenv("MSC_EV_CACHE", str(d))
+    return d / "msc-ev"
+
+
+def _compiled(cache: Path) -> list[str]:
+    return sorted(p.name for p in cache.glob("kb-*.pickle")) if cache.is_dir() else []
+
+
+def _fields(kb) -> dict:
+    return {f.name: getattr(kb, f.name) for f in fields(kb)}
+
+
+def _overlay(tmp_path: Path, name: str, source: str = "uc-msc") -> Path:
+    d = tmp_path / name
+    d.mkdir()
+    (d / "extra.yaml").write_text(EVIDENCE.format(source=source), encoding="utf-8")
+    return d
+
+
+def test_second_load_comes_from_the_cache_and_equals_the_source(cache):
+    first = advisor.load_kb()
+    assert kbcache.last["status"] == "built"
+    assert len(_compiled(cache)) == 1
+    again = advisor.load_kb()
+    assert kbcache.last["status"] == "hit"
+    source = advisor.load_kb(use_cache=False)
+    assert _fields(again) == _fields(source) == _fields(first)
+    assert again is not first
+
+
+def test_cached_records_keep_their_file_line_col_marks(cache, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    overlay = _overlay(tmp_path, "mine")
+    advisor.load_kb(None, [overlay])
+    kb = advisor.load_kb(None, [overlay])
+    assert kbcache.last["status"] == "hit"
+    assert kb.where[("evidence", "extra-1")] == K.Located("mine/extra.yaml", 2, 5)
+    assert kb.evidence["extra-1"].marks["source"] == (3, 5)
+    assert kb.files[-1] == "mine/extra.yaml"
+
+
+def test_paths_are_shown_relative_to_the_current_directory_not_the_one_that_built_the_cache(
+        cache, tmp_path, monkeypatch):
+    overlay = _overlay(tmp_path, "mine")
+    monkeypatch.chdir(tmp_path)
+    advisor.load_kb(None, [overlay])
+    monkeypatch.chdir(overlay)
+    kb = advisor.load_kb(None, [overlay])
+    assert kbcache.last["status"] == "hit"
+    assert kb.where[("evidence", "extra-1")].path == "extra.yaml"
+    assert kb.files[-1] == "extra.yaml"
+    assert kb.dirs == (str(K.SHIPPED), str(overlay))
+
+
+def test_editing_a_knowledge_file_rebuilds_the_cache(cache, tmp_path):
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(K.SHIPPED, kb_dir, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    before = advisor.load_kb(kb_dir)
+    name = before.diseases["osteoarthritis"]["name"]
+    path = kb_dir / "diseases.yaml"
+    text = path.read_text(encoding="utf-8")
+    # same length, same mtime: only the content says it changed
+    stat = path.stat()
+    path.write_text(text.replace(f"name: {name}\n", f"name: {name.upper()}\n", 1), encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size
+    after = advisor.load_kb(kb_dir)
+    assert kbcache.last["status"] == "built"
+    assert after.diseases["osteoarthritis"]["name"] == name.upper()
+    assert len(_compiled(cache)) == 2
+
+
+def test_adding_a_knowledge_file_changes_the_key(tmp_path):
+    d = _overlay(tmp_path, "mine")
+    k1 = kbcache.key(None, [d])[0]
+    (d / "more.yaml").write_text("evidence: []\n", encoding="utf-8")
+    assert kbcache.key(None, [d])[0] != k1
+
+
+def test_overlays_and_version_are_part_of_the_key(tmp_path, monkeypatch):
+    a = _overlay(tmp_path, "a")
+    b = _overlay(tmp_path, "b", source="bm-msc")
+    c = _overlay(tmp_path, "c")  # same content as a, another place
+    keys = {kbcache.key()[0], kbcache.key(None, [a])[0], kbcache.key(None, [b])[0],
+            kbcache.key(None, [c])[0], kbcache.key(None, [a, b])[0], kbcache.key(None, [b, a])[0]}
+    assert len(keys) == 6
+    shipped = kbcache.key()[0]
+    monkeypatch.setattr(advisor, "__version__", "99.0.0")
+    assert kbcache.key()[0] != shipped
+
+
+def test_a_different_overlay_is_cached_separately(cache, tmp_path):
+    a = _overlay(tmp_path, "a")
+    b = _overlay(tmp_path, "b", source="bm-msc")
+    assert advisor.load_kb(None, [a]).evidence["extra-1"]["source"] == "uc-msc"
+    assert advisor.load_kb(None, [b]).evidence["extra-1"]["source"] == "bm-msc"
+    assert kbcache.last["status"] == "built"
+    assert advisor.load_kb(None, [a]).evidence["extra-1"]["source"] == "uc-msc"
+    assert kbcache.last["status"] == "hit"
+    assert len(_compiled(cache)) == 2
+
+
+def _corrupt_truncated(blob: bytes) -> bytes:
+    return blob[: len(blob) // 2]
+
+
+def _corrupt_flipped(blob: bytes) -> bytes:
+    i = len(blob) - 1000
+    return blob[:i] + bytes([blob[i] ^ 0xFF]) + blob[i + 1:]
+
+
+CORRUPTIONS = {
+    "empty": (lambda b: b"", "not a compiled knowledge base"),
+    "garbage": (lambda b: b"\x00garbage" * 100, "not a compiled knowledge base"),
+    "truncated": (_corrupt_truncated, "truncated"),
+    "trailing": (lambda b: b + b"x", "trailing bytes"),
+    "one byte flipped": (_corrupt_flipped, "digest mismatch"),
+    "other format": (lambda b: b[:8] + b"\x63\x00" + b[10:], "another cache format"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(CORRUPTIONS))
+def test_a_damaged_cache_is_rebuilt_without_error(cache, how):
+    expected = _fields(advisor.load_kb())
+    (path,) = cache.glob("kb-*.pickle")
+    damage, reason = CORRUPTIONS[how]
+    path.write_bytes(damage(path.read_bytes()))
+    kb = advisor.load_kb()
+    assert (kbcache.last["status"], kbcache.last["reason"]) == ("rebuilt", reason)
+    assert _fields(kb) == expected
+    advisor.load_kb()
+    assert kbcache.last["status"] == "hit"
+
+
+def test_a_foreign_pickle_with_a_valid_header_is_refused_not_run(cache):
+    advisor.load_kb()
+    (path,) = cache.glob("kb-*.pickle")
+    k = kbcache.key()[0]
+    payload = pickle.dumps((["x"], {"evidence": json.dumps}))  # a global outside the allow-list
+    digest = kbcache.blake2b(payload, digest_size=32).digest()
+    path.write_bytes(kbcache.MAGIC + kbcache.FORMAT.to_bytes(2, "little") + k
+                     + len(payload).to_bytes(8, "little") + digest + payload)
+    kb = advisor.load_kb()
+    assert kbcache.last["status"] == "rebuilt"
+    assert kbcache.last["reason"] == "unreadable: json.dumps is not part of a knowledge base"
+    assert "osteoarthritis" in kb.diseases
+
+
+def test_a_cache_under_another_key_is_not_used(cache):
+    advisor.load_kb()
+    (path,) = cache.glob("kb-*.pickle")
+    other = kbcache.path_for(bytes(32))
+    other.write_bytes(path.read_bytes())  # right content, wrong file name for it
+    with pytest.raises(ValueError, match="^another key$"):
+        kbcache.decode(bytes(32), other.read_bytes())
+
+
+def test_an_invalid_knowledge_base_is_never_cached(cache, tmp_path):
+    bad = _overlay(tmp_path, "bad", source="zzzz")
+    for _ in range(2):
+        with pytest.raises(advisor.KnowledgeError) as exc:
+            advisor.load_kb(None, [bad])
+        assert [(p.field, p.message) for p in exc.value.problems] == [("source", "unknown source id 'zzzz'")]
+    assert _compiled(cache) == []
+
+
+def test_use_cache_false_reads_from_source_and_writes_nothing(cache):
+    kb = advisor.load_kb(use_cache=False)
+    assert _compiled(cache) == []
+    assert "osteoarthritis" in kb.diseases
+
+
+def test_an_unwritable_cache_directory_still_loads(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("MSC_EV_CACHE", str(blocker))
+    kb = advisor.load_kb()
+    assert kbcache.last["status"] == "uncached"
+    assert kbcache.last["reason"].startswith("cannot write: ")
+    assert "osteoarthritis" in kb.diseases
+
+
+def test_a_missing_knowledge_directory_is_reported_from_source(cache, tmp_path):
+    with pytest.raises(advisor.KnowledgeError) as exc:
+        advisor.load_kb(None, [tmp_path / "nowhere"])
+    assert [(p.field, p.message) for p in exc.value.problems] == [("kb", "knowledge directory not found")]
+    assert kbcache.last["status"] == "uncached"
+
+
+def test_memoised_attributes_are_not_written_into_the_cache(cache):
+    kb = advisor.load_kb()
+    advisor.resolve(kb, "osteoarthritis")  # memoises a name index on the Knowledge
+    assert "_names" in kb.__dict__
+    shutil.rmtree(cache)
+    blob = kbcache.encode(kbcache.key()[0], kb, list(kb.files))
+    shown, state = kbcache.decode(kbcache.key()[0], blob)
+    assert "_names" not in state
+    assert sorted(state) == sorted(f.name for f in fields(K.Knowledge))
