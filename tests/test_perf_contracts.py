@@ -266,3 +266,50 @@ def test_memoised_attributes_are_not_written_into_the_cache(cache):
     shown, state = kbcache.decode(kbcache.key()[0], blob)
     assert "_names" not in state
     assert sorted(state) == sorted(f.name for f in fields(K.Knowledge))
+
+
+# ----------------------------------------------------------------------------- bench/readme_table.py
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import readme_table  # noqa: E402
+
+FIGURES = {
+    "python": "3.11.7", "cpus": 2, "cpu_model": "Test CPU", "quick": True, "took_s": 90,
+    "cold_advise_cpu_ms": 101.4, "cold_deps_cpu_ms": 80.0, "cold_ratio": 1.27,
+    "consult_p50_ms": 1.234, "baseline_consult_p50_ms": 0.1, "baseline_consult_p95_ms": None,
+    "kb_load_source_ms_100x": 2384.2, "kb_load_cache_ms_100x": 101.0,
+    "batch_rows": 5000, "batch_rows_per_s_jobs2": 1234.4, "batch_scaling_jobs2": 0.86, "batch_jobs2_identical": True,
+    "baseline_note": "interpret", "target_consult_p50_ms": 1.5,
+}
+
+
+def test_readme_table_rows_come_from_the_json_figures():
+    rows = {r[0]: r[1:] for r in readme_table.rows(FIGURES)}
+    assert rows["one-shot `advise --format json`, CPU"] == ("101 ms", "", "<= 1.5x deps")
+    assert rows["  ratio to the imports"] == ("1.27x", "", "")
+    assert rows["in-process consultation p50"] == ("1.23 ms", "0.10 ms", "<= 1.5 ms")
+    assert rows["in-process consultation p95"] == ("n/a", "n/a", "")
+    assert rows["knowledge load 100x: from source / from cache"] == ("2384 ms / 101 ms", "", "cache < 500 ms")
+    assert rows["batch, 5,000 distinct diseases, --jobs 2"] == ("1,234 rows/s", "", ">= 1,000 rows/s")
+    assert rows["  --jobs 2 scaling / output identical to --jobs 1"] == ("86% / yes", "", ">= 80% / yes")
+    table = readme_table.render(FIGURES)
+    assert table.splitlines()[0].split("|")[1:5] == [
+        " measure                                             ", " msc-ev (durable-rules) ",
+        " plain-Python baseline ", " target          "]
+    assert table.endswith("quick run of `bench/bench.py` in 90 s; baseline: interpret.\n")
+
+
+def test_readme_table_update_replaces_only_the_marked_block(tmp_path, capsys):
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(FIGURES))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n{readme_table.START}\nold table\n{readme_table.END}\n\nAfter.\n")
+    readme_table.main([str(results), "--update", str(readme)])
+    assert readme.read_text() == (f"# Title\n\n{readme_table.START}\n{readme_table.render(FIGURES)}"
+                                  f"{readme_table.END}\n\nAfter.\n")
+    bare = tmp_path / "OTHER.md"
+    bare.write_text("no markers\n")
+    with pytest.raises(SystemExit) as exc:
+        readme_table.main([str(results), "--update", str(bare)])
+    assert exc.value.code == f"readme_table: {bare} has no {readme_table.START} ... {readme_table.END} block"
+    assert bare.read_text() == "no markers\n"
