@@ -157,10 +157,24 @@ def decode(k: bytes, blob: bytes) -> tuple[list[str], dict]:
         raise ValueError(f"unreadable: {exc}") from None
     finally:
         if enabled:
+            _promote()
             gc.enable()
     if not (isinstance(shown, list) and isinstance(state, dict) and set(state) == {f.name for f in fields(K.Knowledge)}):
         raise ValueError("unexpected content")
     return shown, state
+
+
+def _promote() -> None:
+    """Move what was just unpickled to the oldest GC generation without a collection.
+
+    Created with the collector off, the whole knowledge base sits in the youngest generation, and
+    the next young collection (inside some later consultation) would walk all of it, once per
+    generation. freeze() + unfreeze() moves every tracked object to the oldest generation in
+    constant time; it is skipped when the process froze objects itself (unfreeze would thaw them).
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 def _write(path: Path, blob: bytes) -> None:
