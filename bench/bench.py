@@ -18,7 +18,9 @@ Figures (keys of the JSON object; ``target_*`` hold the goals of issue 14):
    process with the compile cache warm; ``cold_deps_cpu_ms``, ``python -c "import durable.lang,
    typer, rich, yaml"``; ``cold_ratio`` = the first over the second (target <= 1.5);
    ``cold_advise_nocache_cpu_ms``, the same with an empty cache (reads and validates the YAML,
-   writes the cache); ``cold_version_cpu_ms`` and ``python_bare_cpu_ms`` for scale;
+   writes the cache); ``cold_library_json_cpu_ms``, the same advice printed as JSON through the
+   library alone (no Typer, no Rich: the floor a command line can reach); ``cold_version_cpu_ms``
+   and ``python_bare_cpu_ms`` for scale;
 2. knowledge load: ``kb_load_source_ms`` (read + validate + index) and ``kb_load_cache_ms`` at
    1x, 10x and 100x (``bench/synthetic.py``); target for 100x from the cache: < 500 ms;
 3. in-process: ``consult_p50_ms``/``consult_p95_ms`` of ``advisor.consult`` over every curated
@@ -26,8 +28,9 @@ Figures (keys of the JSON object; ``target_*`` hold the goals of issue 14):
    ``json.dumps(advice.as_json(), indent=2)``, and ``facts_asserted_mean``;
 4. batch: ``msc-ev batch`` rows per second with ``--jobs 1`` and ``--jobs 2`` on a list of
    distinct diseases (curated names and synonyms, then ICD-10-CM titles; no row repeated), the
-   scaling of ``--jobs 2`` (rows/s over twice the ``--jobs 1`` rate) and whether both outputs are
-   byte-identical (target >= 1,000 rows/s with --jobs 2);
+   scaling of ``--jobs 2`` (rows/s over twice the ``--jobs 1`` rate), CPU per row (all processes)
+   and whether both outputs are byte-identical (target >= 1,000 rows/s with --jobs 2); and
+   ``consult_icd_title_p50_ms``, one in-process consultation of an ICD-10-CM title;
 5. knowledge growth: ``per_consult_ms`` at 1x, 10x and 100x on the same queries (the curated
    disease names) and the ratio of 100x to 1x (target <= 1.5).
 
@@ -64,6 +67,10 @@ PY = sys.executable
 CLI = [PY, "-c", "from msc_ev.cli import main; main()"]
 DEPS = [PY, "-c", "import durable.lang, typer, rich, yaml"]
 QUERY = "perinatal brain injury"
+# the floor for a one-shot JSON advice: the library alone, no Typer, no Rich
+LIBRARY_JSON = [PY, "-c", "import json, sys\nfrom msc_ev import advisor\n"
+                f"adv = advisor.consult(advisor.load_kb(), {QUERY!r})\n"
+                "sys.stdout.write(json.dumps(adv.as_json(), indent=2, ensure_ascii=False))"]
 TARGETS = {
     "target_cold_ratio": 1.5,
     "target_consult_p50_ms": 1.5,
@@ -227,13 +234,13 @@ def distinct_rows(kb, n: int) -> list[str]:
     return rows[:n]
 
 
-def run_batch(inp: Path, out: Path, jobs: int, env: dict) -> tuple[float, str]:
-    _, wall, done = child([*CLI, "batch", str(inp), "-f", "csv", "-o", str(out), "--jobs", str(jobs)], env,
+def run_batch(inp: Path, out: Path, jobs: int, env: dict) -> tuple[float, float, str]:
+    cpu, wall, done = child([*CLI, "batch", str(inp), "-f", "csv", "-o", str(out), "--jobs", str(jobs)], env,
                           capture_output=True, text=True)
     if done.returncode not in (0, 1):
         raise SystemExit(f"bench: batch --jobs {jobs}: exit {done.returncode}: {done.stderr[-500:]}")
     last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
-    return wall, last.replace("batch: ", "").split(" in ")[0]
+    return wall, cpu, last.replace("batch: ", "").split(" in ")[0]
 
 
 # ------------------------------------------------------------------------- main
@@ -244,7 +251,7 @@ def measure(quick: bool) -> dict:
     fig: dict = {
         "python": platform.python_version(), "cpus": os.cpu_count(), "cpu_model": _cpu(),
         "machine": f"{platform.machine()} {platform.system()}", "quick": quick,
-        "version": advisor.__version__,
+        "version": advisor.__version__, "load_avg_start": r(os.getloadavg()[0]),
     }
     tmp = Path(tempfile.mkdtemp(prefix="msc-ev-bench-"))
     try:
@@ -272,6 +279,7 @@ def measure(quick: bool) -> dict:
         c, _ = cold(adv, env, 3, setup=lambda: [p.unlink() for p in (cache_root / "msc-ev").glob("kb-*.pickle")])
         fig["cold_advise_nocache_cpu_ms"] = r(c * 1000, 1)
         fig["cold_version_cpu_ms"] = r(cold([*CLI, "--version"], env, reps)[0] * 1000, 1)
+        fig["cold_library_json_cpu_ms"] = r(cold(LIBRARY_JSON, env, reps)[0] * 1000, 1)
         advisor.load_kb()  # the cache again, for what follows
 
         # 3 in-process
@@ -311,11 +319,16 @@ def measure(quick: bool) -> dict:
         fig["batch_rows_curated"] = sum(1 for q in rows if q in curated)
         rates = {}
         for jobs in (1, 2):
-            secs, summary = run_batch(inp, tmp / f"out-{jobs}.csv", jobs, env)
+            secs, cpu, summary = run_batch(inp, tmp / f"out-{jobs}.csv", jobs, env)
             rates[jobs] = len(rows) / secs
             fig[f"batch_rows_per_s_jobs{jobs}"] = r(rates[jobs], 0)
+            fig[f"batch_cpu_ms_per_row_jobs{jobs}"] = r(cpu * 1000 / len(rows), 2)
             fig[f"batch_summary_jobs{jobs}"] = summary
         fig["batch_scaling_jobs2"] = r(rates[2] / (2 * rates[1]))
+        icd_rows = [q for q in rows if q not in curated][:100]
+        if icd_rows:
+            it, _ = latency(engine_consult, kb, icd_rows, 1)
+            fig["consult_icd_title_p50_ms"] = r(pct(it, 50), 3)
         fig["batch_jobs2_identical"] = (tmp / "out-1.csv").read_bytes() == (tmp / "out-2.csv").read_bytes()
 
         # 5 knowledge growth (and its load)
@@ -349,6 +362,7 @@ def measure(quick: bool) -> dict:
         fig["scale_ratio_100x"] = r(fig["per_consult_ms_100x"] / fig["per_consult_ms_1x"])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    fig["load_avg_end"] = r(os.getloadavg()[0])
     fig.update(TARGETS)
     fig["took_s"] = round(time.perf_counter() - t_all)
     return fig

@@ -41,6 +41,7 @@ def rows(fig: dict) -> list[tuple[str, str, str, str]]:
         ("  importing durable-rules, Typer, Rich, PyYAML, CPU", ms("cold_deps_cpu_ms", 0), "", ""),
         ("  ratio to the imports", _f(fig, "cold_ratio", "{:.2f}x"), "", ""),
         ("  the same with an empty compile cache, CPU", ms("cold_advise_nocache_cpu_ms", 0), "", ""),
+        ("  the same advice as JSON through the library alone, CPU", ms("cold_library_json_cpu_ms", 0), "", ""),
         ("knowledge load 1x: from source / from cache",
          f"{ms('kb_load_source_ms_1x', 1)} / {ms('kb_load_cache_ms_1x', 1)}", "", ""),
         ("knowledge load 100x: from source / from cache",
@@ -56,6 +57,9 @@ def rows(fig: dict) -> list[tuple[str, str, str, str]]:
         (f"batch, {_f(fig, 'batch_rows', '{:,}')} distinct diseases, --jobs 2",
          _f(fig, "batch_rows_per_s_jobs2", "{:,.0f}", " rows/s"), "",
          f">= {fig.get('target_batch_rows_per_s_jobs2', 1000):,} rows/s"),
+        ("  CPU per row, --jobs 1 / --jobs 2 (all processes)",
+         f"{ms('batch_cpu_ms_per_row_jobs1')} / {ms('batch_cpu_ms_per_row_jobs2')}", "", ""),
+        ("  one consultation of an ICD-10-CM title, p50", ms("consult_icd_title_p50_ms"), "", ""),
         ("  --jobs 2 scaling / output identical to --jobs 1",
          f"{_f(fig, 'batch_scaling_jobs2', '{:.0%}')} / {_f(fig, 'batch_jobs2_identical')}", "", ">= 80% / yes"),
     ]
@@ -73,7 +77,8 @@ def render(fig: dict) -> str:
     w = [max(len(r[i]) for r in [head, *body]) for i in range(4)]
     line = lambda r: "| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |"  # noqa: E731
     out = [line(head), "|" + "|".join("-" * (n + 2) for n in w) + "|", *map(line, body), ""]
-    out.append(f"Python {fig.get('python', '?')}, {fig.get('cpus', '?')} CPUs ({fig.get('cpu_model', '?')}); "
+    out.append(f"Python {fig.get('python', '?')}, {fig.get('cpus', '?')} CPUs ({fig.get('cpu_model', '?')}), "
+               f"load average {fig.get('load_avg_start', '?')} at the start and {fig.get('load_avg_end', '?')} at the end; "
                f"{'quick' if fig.get('quick') else 'full'} run of `bench/bench.py` in {fig.get('took_s', '?')} s; "
                f"baseline: {fig.get('baseline_note') or 'n/a'}.")
     return "\n".join(out) + "\n"
