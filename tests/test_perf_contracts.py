@@ -314,3 +314,10 @@ def test_readme_table_update_replaces_only_the_marked_block(tmp_path, capsys):
         readme_table.main([str(results), "--update", str(bare)])
     assert exc.value.code == f"readme_table: {bare} has no {readme_table.START} ... {readme_table.END} block"
     assert bare.read_text() == "no markers\n"
+
+
+def test_the_readme_speed_table_is_the_one_generated_from_bench_results():
+    root = Path(__file__).resolve().parent.parent
+    fig = json.loads((root / "bench" / "results.json").read_text(encoding="utf-8"))
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert f"{readme_table.START}\n{readme_table.render(fig)}{readme_table.END}" in readme
