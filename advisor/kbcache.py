@@ -264,7 +264,17 @@ def load(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = ()) -> 
     except OSError as exc:  # a read-only cache directory still works, only slower
         last.update(status="uncached", path=None, reason=f"cannot write: {exc.strerror}")
         return kb
+    # hand back exactly what a hit will give (fresh objects, only the dataclass fields); a
+    # Knowledge that the restricted unpickler refuses (a field holding some other class) is not
+    # left behind to be rebuilt on every run
+    try:
+        shown, state = decode(k, blob)
+    except ValueError as exc:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        last.update(status="uncached", path=None, reason=f"does not load back: {exc}")
+        return kb
     last.update(status=status, path=path, reason=reason)
-    # hand back exactly what a hit will give (fresh objects, only the dataclass fields)
-    shown, state = decode(k, blob)
     return _finish(state, shown, dirs, files)

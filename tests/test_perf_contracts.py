@@ -321,3 +321,21 @@ def test_the_readme_speed_table_is_the_one_generated_from_bench_results():
     fig = json.loads((root / "bench" / "results.json").read_text(encoding="utf-8"))
     readme = (root / "README.md").read_text(encoding="utf-8")
     assert f"{readme_table.START}\n{readme_table.render(fig)}{readme_table.END}" in readme
+
+
+def test_a_knowledge_base_the_cache_cannot_load_back_is_not_left_in_it(cache, monkeypatch):
+    from fractions import Fraction
+
+    source = K.load_source
+
+    def with_foreign_object(kb_dir=None, extra=()):
+        kb = source(kb_dir, extra)
+        kb.weights = {**kb.weights, "odd": Fraction(1, 3)}  # picklable, but not a knowledge class
+        return kb
+
+    monkeypatch.setattr(K, "load_source", with_foreign_object)
+    kb = advisor.load_kb()
+    assert kbcache.last["status"] == "uncached"
+    assert kbcache.last["reason"] == "does not load back: unreadable: fractions.Fraction is not part of a knowledge base"
+    assert kb.weights["odd"] == Fraction(1, 3)
+    assert _compiled(cache) == []
