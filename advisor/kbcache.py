@@ -37,9 +37,12 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-
 from . import kb as K
 from .yamlio import MDict, MList
+
+TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Iterable
 
 try:  # the built-in BLAKE2 module, without hashlib's OpenSSL start-up
     from _blake2 import blake2b
