@@ -8,14 +8,8 @@ keys in one mapping are an error rather than a silent overwrite.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
-
-import yaml
-
-try:  # pragma: no cover - depends on how PyYAML was built
-    _Base = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Base = yaml.SafeLoader
 
 
 class MDict(dict):
@@ -34,10 +28,6 @@ class YamlProblem(Exception):
 
 def _pos(mark) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1)
-
-
-class _MarkedLoader(_Base):
-    pass
 
 
 def _construct_mapping(loader, node):
@@ -67,14 +57,31 @@ def _construct_sequence(loader, node):
     return out
 
 
-_MarkedLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-_MarkedLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+@lru_cache(maxsize=1)
+def _loader():
+    """The marked safe loader class, made on first use: PyYAML is imported only when a YAML file is
+    read, so a start that finds the knowledge in the compile cache (advisor/kbcache.py) never pays
+    for it. MDict, MList and YamlProblem need no PyYAML (the cache unpickles MDict and MList)."""
+    import yaml
+
+    try:  # pragma: no cover - depends on how PyYAML was built
+        base = yaml.CSafeLoader
+    except AttributeError:  # pragma: no cover
+        base = yaml.SafeLoader
+
+    class _MarkedLoader(base):
+        pass
+
+    _MarkedLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+    _MarkedLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+    return yaml, _MarkedLoader
 
 
 def load_text(text: str):
     """Parse one YAML document with marks. Raises :class:`YamlProblem`."""
+    yaml, loader = _loader()
     try:
-        return yaml.load(text, Loader=_MarkedLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
     except YamlProblem:
         raise
     except yaml.MarkedYAMLError as exc:

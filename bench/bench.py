@@ -1,28 +1,53 @@
-"""Speed of msc-ev (issue 6). Not a test: run it by hand and paste the table into the README.
+"""Speed of msc-ev (issues 6 and 14). Not a test: run it by hand on the CI machine.
 
-    python bench/bench.py            # full run
-    python bench/bench.py --quick    # fewer repetitions; under two minutes on 2 cores
+    python bench/bench.py --json > bench/results.json   # every figure, one JSON object
+    python bench/bench.py                               # the same figures as a Markdown table
+    python bench/bench.py --quick --json                # fewer repetitions and rows (a few minutes)
 
-What it measures:
-1. one-shot ``msc-ev advise DISEASE --format json`` wall time (a fresh process each time) and the
-   share of it that is start-up (everything but the consultation itself: interpreter, imports,
-   loading and validating the knowledge base); ``--version`` is timed too (interpreter + imports);
-2. in-process latency of one consultation (``advisor.consult``), p50 and p95, over every curated
-   disease (by name, synonym and abbreviation) after one warm-up round;
-3. batch throughput, ``msc-ev batch`` on 1,000 and 10,000 rows (a realistic mix: names, synonyms,
-   typos, a few unknown and ambiguous) with ``--jobs 1`` and ``--jobs 2``;
-4. per-consultation cost with the knowledge grown 10x and 100x by ``bench/synthetic.py``, the same
-   queries as at 1x, and the ratio to 1x.
+The README's speed table is generated from the JSON by ``bench/readme_table.py`` (see there).
+Progress goes to stderr; with ``--json`` stdout holds exactly one JSON object. Every time is a
+median unless its name says p95. The machine is shared, so times are CPU time where that is what
+is meant: ``*_cpu_ms`` are user+system CPU of a child process, in-process figures (consultations,
+loads, JSON encoding) are CPU time of this process (``time.process_time``; on an idle machine the
+same as wall time); batch rows per second and ``*_wall_ms`` are wall time. The knowledge compile cache lives in a temporary ``MSC_EV_CACHE`` made for the run (the
+ICD-10-CM table is copied in from the user's cache when there is one, else built once).
 
-Targets (2-core machine): in-process p50 < 5 ms; 10,000 rows < 30 s with --jobs 1; per-consultation
-cost at 100x within 2x of 1x.
+Figures (keys of the JSON object; ``target_*`` hold the goals of issue 14):
+
+1. cold start: ``cold_advise_cpu_ms``, one-shot ``msc-ev advise QUERY --format json`` in a fresh
+   process with the compile cache warm; ``cold_deps_cpu_ms``, ``python -c "import durable.lang,
+   typer, rich, yaml"``; ``cold_ratio`` = the first over the second (target <= 1.5);
+   ``cold_advise_nocache_cpu_ms``, the same with an empty cache (reads and validates the YAML,
+   writes the cache); ``cold_library_json_cpu_ms``, the same advice printed as JSON through the
+   library alone (no Typer, no Rich: the floor a command line can reach); ``cold_version_cpu_ms``
+   and ``python_bare_cpu_ms`` for scale;
+2. knowledge load: ``kb_load_source_ms`` (read + validate + index) and ``kb_load_cache_ms`` at
+   1x, 10x and 100x (``bench/synthetic.py``); target for 100x from the cache: < 500 ms;
+3. in-process: ``consult_p50_ms``/``consult_p95_ms`` of ``advisor.consult`` over every curated
+   name and synonym after a warm-up round (target p50 <= 1.5 ms), ``json_encode_p50_ms`` for
+   ``json.dumps(advice.as_json(), indent=2)``, and ``facts_asserted_mean``;
+4. batch: ``msc-ev batch`` rows per second with ``--jobs 1`` and ``--jobs 2`` on a list of
+   distinct diseases (curated names and synonyms, then ICD-10-CM titles; no row repeated), the
+   scaling of ``--jobs 2`` (rows/s over twice the ``--jobs 1`` rate), CPU per row (all processes)
+   and whether both outputs are byte-identical (target >= 1,000 rows/s with --jobs 2); and
+   ``consult_icd_title_p50_ms``, one in-process consultation of an ICD-10-CM title;
+5. knowledge growth: ``per_consult_ms`` at 1x, 10x and 100x on the same queries (the curated
+   disease names) and the ratio of 100x to 1x (target <= 1.5).
+
+``baseline_*`` is the slot for the plain-Python baseline that interprets the same rule
+declarations without durable-rules: filled when ``msc_ev.rules.interpret.run`` exists (see
+:func:`baseline_consult`), otherwise ``null`` with ``baseline_note`` saying why.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import os
 import platform
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,16 +56,32 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
-from msc_ev import advisor  # noqa: E402
-from msc_ev.advisor import engine  # noqa: E402
 
 import synthetic  # noqa: E402
 
-CLI = [sys.executable, "-c", "from msc_ev.cli import main; main()"]
+from msc_ev import advisor  # noqa: E402
+from msc_ev.advisor import kbcache  # noqa: E402
+
+PY = sys.executable
+CLI = [PY, "-c", "from msc_ev.cli import main; main()"]
+DEPS = [PY, "-c", "import durable.lang, typer, rich, yaml"]
 QUERY = "perinatal brain injury"
+# the floor for a one-shot JSON advice: the library alone, no Typer, no Rich
+LIBRARY_JSON = [PY, "-c", "import json, sys\nfrom msc_ev import advisor\n"
+                f"adv = advisor.consult(advisor.load_kb(), {QUERY!r})\n"
+                "sys.stdout.write(json.dumps(adv.as_json(), indent=2, ensure_ascii=False))"]
+TARGETS = {
+    "target_cold_ratio": 1.5,
+    "target_consult_p50_ms": 1.5,
+    "target_batch_rows_per_s_jobs2": 1000,
+    "target_scale_ratio_100x": 1.5,
+    "target_kb_load_cache_ms_100x": 500,
+}
+
+
+def log(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -52,17 +93,42 @@ def pct(values: list[float], p: float) -> float:
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
-def wall(cmd: list[str], reps: int, env: dict) -> float:
-    times = []
+def r(x: float | None, nd: int = 2):
+    return None if x is None else round(x, nd)
+
+
+# ------------------------------------------------------------------------- child processes
+
+
+def child(cmd: list[str], env: dict, **kw) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Run ``cmd``; return its (CPU seconds, wall seconds, result). Children run one at a time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    done = subprocess.run(cmd, env=env, check=False, **kw)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall, done
+
+
+def cold(cmd: list[str], env: dict, reps: int, setup=None) -> tuple[float, float]:
+    """Median CPU and wall seconds of ``reps`` fresh runs of ``cmd`` (``setup()`` before each)."""
+    cpu, wall = [], []
     for _ in range(reps):
-        t = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        if setup:
+            setup()
+        c, w, done = child(cmd, env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if done.returncode:
+            raise SystemExit(f"bench: {' '.join(cmd[3:]) or cmd}: exit {done.returncode}: {done.stderr.decode()[-500:]}")
+        cpu.append(c)
+        wall.append(w)
+    return statistics.median(cpu), statistics.median(wall)
+
+
+# ------------------------------------------------------------------------- in-process
 
 
 def queries(kb) -> list[str]:
-    """Every curated disease by id, name, each synonym and each abbreviation that is not ambiguous."""
+    """Every curated disease by id, name and each synonym (the clones of bench/synthetic.py left out)."""
     out = []
     for did in sorted(kb.diseases):
         d = kb.diseases[did]
@@ -72,150 +138,243 @@ def queries(kb) -> list[str]:
     return out
 
 
-def latency(kb, texts: list[str], rounds: int) -> tuple[list[float], float]:
-    for t in texts:  # warm-up: name indexes, imports, first-call costs
-        _try(kb, t)
-    times, facts = [], []
-    for _ in range(rounds):
-        for t in texts:
-            s = time.perf_counter()
-            adv = _try(kb, t)
-            times.append((time.perf_counter() - s) * 1000)
-            if adv is not None:
-                facts.append(adv.facts_asserted)
-    return times, statistics.mean(facts) if facts else 0.0
-
-
-def _try(kb, text):
+def _try(fn, kb, text):
     try:
-        return advisor.consult(kb, text)
+        return fn(kb, text)
     except advisor.AdvisorError:
         return None
 
 
-UNCURATED = ["Parkinson's disease", "psoriasis", "gout", "migraine", "celiac disease", "hepatitis B"]
-GIBBERISH = ["xyzzy", "qwertyuiop", "foo bar baz", "zorblax"]
-WORST = "no such disease {i}"  # a common word: the ICD-10-CM fallback scores thousands of codes
+def latency(fn, kb, texts: list[str], rounds: int) -> tuple[list[float], list]:
+    """Milliseconds of ``fn(kb, text)`` for every text, ``rounds`` times, after one warm-up round."""
+    for t in texts:
+        _try(fn, kb, t)
+    times, results = [], []
+    for _ in range(rounds):
+        for t in texts:
+            s = time.process_time()
+            res = _try(fn, kb, t)
+            times.append((time.process_time() - s) * 1000)
+            results.append(res)
+    return times, results
 
 
-def batch_input(kb, n: int, path: Path, worst: bool = False) -> None:
-    """n rows: curated names and synonyms in rotation; every 25th has a typo (fuzzy match); every
-    50th is, in turn, ambiguous ("AD"), a disease the reviews never name (ICD-10-CM path) or
-    gibberish (unknown). ``worst``: the unknown rows are "no such disease N" instead."""
-    pool = queries(kb)
-    rows = []
-    for i in range(n):
-        q = pool[i % len(pool)]
-        if i % 50 == 49:
-            j = i // 50
-            q = ["AD", UNCURATED[j % len(UNCURATED)], GIBBERISH[j % len(GIBBERISH)]][j % 3]
-            if worst and j % 3 == 2:
-                q = WORST.format(i=i)
-        elif i % 25 == 24 and len(q) > 8:
-            q = q[:3] + q[4:]  # drop a letter: fuzzy match
-        rows.append(q)
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+def engine_consult(kb, text):
+    return advisor.consult(kb, text)
 
 
-def run_batch(inp: Path, out: Path, jobs: int, env: dict) -> tuple[float, str]:
-    t = time.perf_counter()
-    p = subprocess.run([*CLI, "batch", str(inp), "-f", "csv", "-o", str(out), "--jobs", str(jobs)],
-                       capture_output=True, text=True, env=env, check=False)
-    return time.perf_counter() - t, p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"exit {p.returncode}"
+def baseline_consult():
+    """The plain-Python baseline, or (None, why not). It is a whole consultation like the engine's
+    (resolve, prepare the facts, derive, rank) with ``msc_ev.rules.interpret.run`` deriving what
+    durable-rules derives from the same declarations. The glue follows the rules package of the
+    lead's rewrite (RULE_LIST, TIERS, actions.Weights.from_kb; consult.prepare and consult.rank);
+    any mismatch leaves the slot empty with the reason instead of failing the benchmark."""
+    try:
+        from msc_ev.rules import interpret
+        run = interpret.run
+    except (ImportError, AttributeError) as exc:
+        return None, f"msc_ev.rules.interpret.run not available ({exc.__class__.__name__})"
+    try:
+        from msc_ev import rules
+        from msc_ev.advisor.consult import Constraints, prepare, rank
+        from msc_ev.rules import actions
+
+        def one(kb, text):
+            w = kb.__dict__.get("_bench_weights")
+            if w is None:
+                w = kb.__dict__["_bench_weights"] = actions.Weights.from_kb(kb.weights, rules.TIERS)
+            res = advisor.resolve(kb, text)
+            derived, _ = run(rules.RULE_LIST, prepare(kb, res, Constraints()), w)
+            return rank(kb, derived)
+
+        one(advisor.load_kb(), QUERY)
+        return one, None
+    except Exception as exc:  # noqa: BLE001 - an API still moving: report, do not crash
+        return None, f"interpret.run present but the glue failed: {exc.__class__.__name__}: {exc}"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repetitions (under two minutes on 2 cores)")
-    args = ap.parse_args()
-    quick = args.quick
-    env = dict(os.environ)
-    rows: list[tuple[str, str, str]] = []  # (measure, value, note)
+def time_load(fn, reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        gc.collect()
+        t = time.process_time()
+        fn()
+        times.append((time.process_time() - t) * 1000)
+    return statistics.median(times)
+
+
+# ------------------------------------------------------------------------- batch
+
+
+def distinct_rows(kb, n: int) -> list[str]:
+    """``n`` distinct disease texts: curated names and synonyms, then ICD-10-CM titles spread over
+    the whole code table (every k-th code), none repeated (case-insensitively)."""
+    from msc_ev.advisor import icd
+
+    rows, seen = [], set()
+    for did in sorted(kb.diseases):
+        if "-syn" in did:
+            continue
+        d = kb.diseases[did]
+        for q in (d["name"], *(d.get("synonyms") or ())):
+            if q.lower() not in seen:
+                seen.add(q.lower())
+                rows.append(q)
+    table = icd.table() or {"codes": {}}
+    codes = sorted(table["codes"])
+    need = max(0, n - len(rows))
+    step = max(1, len(codes) // (need + need // 10 + 1))  # slack for repeated titles
+    for code in codes[::step]:
+        if len(rows) >= n:
+            break
+        title = table["codes"][code][0]
+        if title.lower() not in seen:
+            seen.add(title.lower())
+            rows.append(title)
+    return rows[:n]
+
+
+def run_batch(inp: Path, out: Path, jobs: int, env: dict) -> tuple[float, float, str]:
+    cpu, wall, done = child([*CLI, "batch", str(inp), "-f", "csv", "-o", str(out), "--jobs", str(jobs)], env,
+                          capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"bench: batch --jobs {jobs}: exit {done.returncode}: {done.stderr[-500:]}")
+    last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+    return wall, cpu, last.replace("batch: ", "").split(" in ")[0]
+
+
+# ------------------------------------------------------------------------- main
+
+
+def measure(quick: bool) -> dict:
     t_all = time.perf_counter()
-    print(f"# msc-ev benchmark ({'quick' if quick else 'full'}): Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, {platform.machine()} {platform.system()}", file=sys.stderr)
+    fig: dict = {
+        "python": platform.python_version(), "cpus": os.cpu_count(), "cpu_model": _cpu(),
+        "machine": f"{platform.machine()} {platform.system()}", "quick": quick,
+        "version": advisor.__version__, "load_avg_start": r(os.getloadavg()[0]),
+    }
+    tmp = Path(tempfile.mkdtemp(prefix="msc-ev-bench-"))
+    try:
+        cache_root = tmp / "cache"
+        _seed_icd(cache_root / "msc-ev")
+        os.environ["MSC_EV_CACHE"] = str(cache_root)  # this process and every child
+        env = dict(os.environ)
 
-    # 2 first: the in-process numbers are needed for the start-up share
-    kb = advisor.load_kb()
-    texts = queries(kb)
-    times, facts1 = latency(kb, texts, 2 if quick else 5)
-    p50, p95 = pct(times, 50), pct(times, 95)
-    q_times, _ = latency(kb, [QUERY], 20 if quick else 50)
-    q_ms = statistics.median(q_times)
+        # 2 knowledge load, 1x (also warms the compile cache for the cold runs)
+        log("knowledge load 1x")
+        fig["kb_load_source_ms_1x"] = r(time_load(lambda: advisor.load_kb(use_cache=False), 5 if quick else 9))
+        advisor.load_kb()
+        fig["kb_load_cache_ms_1x"] = r(time_load(lambda: kbcache.load(), 5 if quick else 9))
+        assert kbcache.last["status"] == "hit", kbcache.last
 
-    # 1 one-shot advise
-    reps = 3 if quick else 7
-    subprocess.run([*CLI, "advise", QUERY, "--format", "json"], stdout=subprocess.DEVNULL, env=env, check=True)
-    t_adv = wall([*CLI, "advise", QUERY, "--format", "json"], reps, env)
-    t_ver = wall([*CLI, "--version"], reps, env)
-    t_kb = statistics.median(_time(lambda: advisor.load_kb()) for _ in range(3))
-    rows.append(("one-shot `advise` wall time", f"{t_adv * 1000:.0f} ms",
-                 f"median of {reps}; `--version` (interpreter + imports) {t_ver * 1000:.0f} ms"))
-    rows.append(("  start-up share of it", f"{(t_adv - q_ms / 1000) / t_adv * 100:.0f} %",
-                 f"all but the {q_ms:.1f} ms consultation; KB load+validate {t_kb * 1000:.0f} ms"))
-    rows.append(("in-process consultation p50", f"{p50:.2f} ms",
-                 f"{len(times)} consultations over {len(texts)} names/synonyms; target < 5 ms"))
-    rows.append(("in-process consultation p95", f"{p95:.2f} ms", f"mean {statistics.mean(times):.2f} ms"))
+        # 1 cold start
+        log("cold start")
+        reps = 5 if quick else 11
+        fig["python_bare_cpu_ms"] = r(cold([PY, "-c", "pass"], env, reps)[0] * 1000, 1)
+        fig["cold_deps_cpu_ms"] = r(cold(DEPS, env, reps)[0] * 1000, 1)
+        adv = [*CLI, "advise", QUERY, "--format", "json"]
+        c, w = cold(adv, env, reps)
+        fig["cold_advise_cpu_ms"], fig["cold_advise_wall_ms"] = r(c * 1000, 1), r(w * 1000, 1)
+        fig["cold_ratio"] = r(c * 1000 / fig["cold_deps_cpu_ms"])
+        c, _ = cold(adv, env, 3, setup=lambda: [p.unlink() for p in (cache_root / "msc-ev").glob("kb-*.pickle")])
+        fig["cold_advise_nocache_cpu_ms"] = r(c * 1000, 1)
+        fig["cold_version_cpu_ms"] = r(cold([*CLI, "--version"], env, reps)[0] * 1000, 1)
+        fig["cold_library_json_cpu_ms"] = r(cold(LIBRARY_JSON, env, reps)[0] * 1000, 1)
+        advisor.load_kb()  # the cache again, for what follows
 
-    # 3 batch throughput
-    with tempfile.TemporaryDirectory(prefix="msc-ev-bench-") as tmp:
-        tmp = Path(tmp)
-        for n, jobs_list in ((1000, (1, 2)), (10000, (1, 2))):
-            inp = tmp / f"in{n}.txt"
-            batch_input(kb, n, inp)
-            for jobs in jobs_list:
-                secs, summary = run_batch(inp, tmp / f"out{n}-{jobs}.csv", jobs, env)
-                note = summary.split(" in ")[0].replace("batch: ", "")
-                if n == 10000 and jobs == 1:
-                    note += "; target < 30 s"
-                rows.append((f"batch {n:,} rows, --jobs {jobs}", f"{secs:.1f} s ({n / secs:,.0f} rows/s)", note))
-            same = (tmp / f"out{n}-1.csv").read_bytes() == (tmp / f"out{n}-2.csv").read_bytes()
-            rows.append((f"batch {n:,} rows: --jobs 2 output", "identical" if same else "DIFFERS",
-                         "byte for byte, compared with --jobs 1"))
-        inp = tmp / "worst.txt"
-        batch_input(kb, 1000, inp, worst=True)
-        secs, summary = run_batch(inp, tmp / "worst.csv", 1, env)
-        rows.append(("batch 1,000 rows, --jobs 1, worst unknowns", f"{secs:.1f} s ({1000 / secs:,.0f} rows/s)",
-                     "the unknown rows are 'no such disease N' (slow ICD-10-CM fallback)"))
-        for text in ("psoriasis", "xyzzy", "no such disease 49"):
-            t_ms, _ = latency(kb, [text], 5)
-            rows.append((f"  one consultation: {text!r}", f"{statistics.median(t_ms):.1f} ms",
-                         "uncurated: ICD-10-CM path" if text == "psoriasis" else "unknown"))
+        # 3 in-process
+        log("in-process latency")
+        kb = advisor.load_kb()
+        texts = queries(kb)
+        times, advs = latency(engine_consult, kb, texts, 2 if quick else 5)
+        fig["consult_n"] = len(times)
+        fig["consult_p50_ms"] = r(pct(times, 50), 3)
+        fig["consult_p95_ms"] = r(pct(times, 95), 3)
+        fig["consult_mean_ms"] = r(statistics.mean(times), 3)
+        ok = [a for a in advs if a is not None]
+        fig["facts_asserted_mean"] = r(statistics.mean(a.facts_asserted for a in ok), 1) if ok else None
+        enc = []
+        for a in ok[: len(texts)]:
+            s = time.process_time()
+            json.dumps(a.as_json(), indent=2, ensure_ascii=False)
+            enc.append((time.process_time() - s) * 1000)
+        fig["json_encode_p50_ms"] = r(pct(enc, 50), 3)
+        base, why = baseline_consult()
+        fig["baseline_note"] = why or "msc_ev.rules.interpret.run: resolve + prepare + interpret + rank, no durable-rules"
+        if base:
+            bt, _ = latency(base, kb, texts, 2 if quick else 5)
+            fig["baseline_consult_p50_ms"] = r(pct(bt, 50), 3)
+            fig["baseline_consult_p95_ms"] = r(pct(bt, 95), 3)
+        else:
+            fig["baseline_consult_p50_ms"] = fig["baseline_consult_p95_ms"] = None
 
-        # 4 knowledge grown 10x and 100x
-        base_texts = [d["name"] for k, d in sorted(kb.diseases.items())]
-        ref_times, ref_facts = latency(kb, base_texts, 3 if quick else 10)
-        ref = statistics.median(ref_times)
-        rows.append(("per-consultation cost, knowledge 1x", f"{ref:.2f} ms",
-                     f"{len(kb.diseases)} diseases, {len(kb.evidence)} evidence; "
-                     f"{ref_facts:.0f} facts asserted on average"))
+        # 4 batch on distinct diseases
+        n = 1000 if quick else 5000
+        log(f"batch {n} distinct rows, --jobs 1 and 2")
+        rows = distinct_rows(kb, n)
+        inp = tmp / "distinct.txt"
+        inp.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        fig["batch_rows"] = len(rows)
+        curated = set(texts)
+        fig["batch_rows_curated"] = sum(1 for q in rows if q in curated)
+        rates = {}
+        for jobs in (1, 2):
+            secs, cpu, summary = run_batch(inp, tmp / f"out-{jobs}.csv", jobs, env)
+            rates[jobs] = len(rows) / secs
+            fig[f"batch_rows_per_s_jobs{jobs}"] = r(rates[jobs], 0)
+            fig[f"batch_cpu_ms_per_row_jobs{jobs}"] = r(cpu * 1000 / len(rows), 2)
+            fig[f"batch_summary_jobs{jobs}"] = summary
+        fig["batch_scaling_jobs2"] = r(rates[2] / (2 * rates[1]))
+        icd_rows = [q for q in rows if q not in curated][:100]
+        if icd_rows:
+            it, _ = latency(engine_consult, kb, icd_rows, 1)
+            fig["consult_icd_title_p50_ms"] = r(pct(it, 50), 3)
+        fig["batch_jobs2_identical"] = (tmp / "out-1.csv").read_bytes() == (tmp / "out-2.csv").read_bytes()
+
+        # 5 knowledge growth (and its load)
+        log("knowledge 1x, 10x, 100x")
+        names = [d["name"] for _, d in sorted(kb.diseases.items())]
+        reps = 3 if quick else 10
+        t1, res1 = latency(engine_consult, kb, names, reps)
+        fig["per_consult_ms_1x"] = r(statistics.median(t1), 3)
+        fig["facts_asserted_1x"] = r(statistics.mean(a.facts_asserted for a in res1 if a), 1)
+        if base:
+            fig["baseline_per_consult_ms_1x"] = r(statistics.median(latency(base, kb, names, reps)[0]), 3)
+        else:
+            fig["baseline_per_consult_ms_1x"] = None
+        fig["kb_diseases_1x"], fig["kb_evidence_1x"] = len(kb.diseases), len(kb.evidence)
         for factor in (10, 100):
             d = synthetic.grow(factor, tmp / f"kb{factor}")
-            t = time.perf_counter()
+            fig[f"kb_load_source_ms_{factor}x"] = r(time_load(lambda: advisor.load_kb(d, use_cache=False), 1), 0)
+            advisor.load_kb(d)  # builds the cache
+            fig[f"kb_load_cache_ms_{factor}x"] = r(time_load(lambda: kbcache.load(d), 3), 1)
+            assert kbcache.last["status"] == "hit", kbcache.last
             big = advisor.load_kb(d)
-            t_load = time.perf_counter() - t
-            bt, bf = latency(big, base_texts, 3 if quick else 10)
-            med = statistics.median(bt)
-            rows.append((f"per-consultation cost, knowledge {factor}x", f"{med:.2f} ms ({med / ref:.2f}x of 1x)",
-                         f"{len(big.diseases)} diseases, {len(big.evidence)} evidence; {bf:.0f} facts; "
-                         f"load {t_load:.1f} s" + ("; target <= 2x" if factor == 100 else "")))
-            del big
+            bt, bres = latency(engine_consult, big, names, reps)
+            fig[f"per_consult_ms_{factor}x"] = r(statistics.median(bt), 3)
+            fig[f"facts_asserted_{factor}x"] = r(statistics.mean(a.facts_asserted for a in bres if a), 1)
+            fig[f"kb_diseases_{factor}x"], fig[f"kb_evidence_{factor}x"] = len(big.diseases), len(big.evidence)
+            if base:
+                fig[f"baseline_per_consult_ms_{factor}x"] = r(statistics.median(latency(base, big, names, reps)[0]), 3)
+            else:
+                fig[f"baseline_per_consult_ms_{factor}x"] = None
+            del big, bres
+        fig["scale_ratio_100x"] = r(fig["per_consult_ms_100x"] / fig["per_consult_ms_1x"])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    fig["load_avg_end"] = r(os.getloadavg()[0])
+    fig.update(TARGETS)
+    fig["took_s"] = round(time.perf_counter() - t_all)
+    return fig
 
-    w = [max(len(r[i]) for r in rows + [("measure", "value", "notes")]) for i in range(3)]
-    print()
-    print(f"| {'measure':<{w[0]}} | {'value':<{w[1]}} | {'notes':<{w[2]}} |")
-    print(f"|{'-' * (w[0] + 2)}|{'-' * (w[1] + 2)}|{'-' * (w[2] + 2)}|")
-    for r in rows:
-        print(f"| {r[0]:<{w[0]}} | {r[1]:<{w[1]}} | {r[2]:<{w[2]}} |")
-    print()
-    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {_cpu()}; "
-          f"engine salted re-runs: {engine.STATS['salted_reruns']}; benchmark took {time.perf_counter() - t_all:.0f} s")
 
+def _seed_icd(dest: Path) -> None:
+    """Copy the user's ICD-10-CM table into the run's cache (building it takes seconds)."""
+    from msc_ev.advisor import icd
 
-def _time(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
+    dest.mkdir(parents=True, exist_ok=True)
+    for p in icd._cache_dir().glob("icd10cm-*.json"):
+        shutil.copy2(p, dest / p.name)
 
 
 def _cpu() -> str:
@@ -226,6 +385,20 @@ def _cpu() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions and rows")
+    ap.add_argument("--json", action="store_true", help="print every figure as one JSON object")
+    args = ap.parse_args()
+    fig = measure(args.quick)
+    if args.json:
+        sys.stdout.write(json.dumps(fig, indent=2) + "\n")
+    else:
+        import readme_table
+
+        sys.stdout.write(readme_table.render(fig))
 
 
 if __name__ == "__main__":
