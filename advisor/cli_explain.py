@@ -130,7 +130,10 @@ def register(app, knowledge, fail, out, write_output=None):
         if fmt is GraphFmt.json and step:
             sys.stdout.write(render.to_json({**head, "steps": H.steps_json(adv), "disclaimer": adv.disclaimer}))
         elif fmt is GraphFmt.json:
-            sys.stdout.write(render.to_json({**head, "classes": adv.classes, "related": adv.related,
+            res = adv.resolution
+            sys.stdout.write(render.to_json({**head, "disease": {"organ": res.organ, "processes": list(res.processes),
+                                                                 "populations": list(res.populations)},
+                                             "relations": adv.relations, "blocked": adv.blocked,
                                              "populations": adv.populations, "trace": adv.trace,
                                              "disclaimer": adv.disclaimer}))
         elif fmt is GraphFmt.markdown:

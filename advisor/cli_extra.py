@@ -186,7 +186,7 @@ def diff_text(entries: list[dict], overlay: str, compared: int, markdown: bool =
 def register(app, knowledge=None, fail=None, out=None) -> None:
     from .. import advisor
     from . import render, whatif
-    from .cli_options import constraints as _constraints
+    from .cli_options import constraints as _constraints, Command
 
     def _cli():
         from .. import cli
@@ -276,11 +276,11 @@ def register(app, knowledge=None, fail=None, out=None) -> None:
     ], explain_handle, replace={"fmt": (ExplainFmt, new_default)})
 
     # ---------------------------------------------------------------- diff
-    @app.command()
+    @app.command(cls=Command)
     def diff(
         overlay: str = typer.Argument(..., metavar="OVERLAY_DIR",
                                       help="A directory of YAML to add, as for --kb-extra (evidence, references, weights...)."),
-        diseases: Optional[List[str]] = typer.Argument(None, metavar="[DISEASE]...",
+        diseases: Optional[List[str]] = typer.Argument(None, metavar="DISEASE",
                                                        help="Diseases to compare (default: every curated disease)."),
         fmt: DiffFmt = typer.Option(DiffFmt.rich, "--format", "-f", help="Output format."),
         exit_code: bool = typer.Option(False, "--exit-code",

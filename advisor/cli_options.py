@@ -53,7 +53,7 @@ EXCLUDE = typer.Option([], "--exclude-source", metavar="ID", autocompletion=comp
 ROUTE = typer.Option([], "--route", metavar="ID", autocompletion=complete_route,
                      help="Consider only these routes (repeatable; id, name or abbreviation, e.g. IV).")
 CLINICAL = typer.Option(False, "--clinical-only", help="Use clinical evidence only (trials, case reports).")
-POPULATION = typer.Option(None, "--population", metavar="P", help="Patient population: neonate, child, adult or elderly.")
+POPULATION = typer.Option(None, "--population", metavar="P", help="Patient population: neonate, child, adult, elderly, female or male.")
 
 
 def disease_argument(**kw):

@@ -124,20 +124,22 @@ class AxisTable:
         # Column widths are set here (Rich's own shrinking can overflow when ids are long): the full
         # layout has 7 columns (14 cells of padding and 8 rules), the compact one 6 (12 and 7).
         full = 22 + num + ident + tier + score + cert + level
-        compact = not rows or full + min(cite, 16) > width
+        compact = not rows or full + min(cite, 16) > width  # compact: the tier goes under the score
         table = Table(title=TITLES[self.axis], title_justify="left", expand=False, show_lines=False,
                       box=box.SIMPLE_HEAD if compact and rows else box.HEAVY_HEAD)
         if compact:
             mid = max(cert, level)
-            room = max(width - 19 - num - tier - score - mid, 16)
+            score = max(score, 6)
+            room = max(width - 16 - num - score - mid, 16)
             id_w = min(ident, max(room - 12, 8))
             cite_w = max(min(cite, room - id_w), 8)
         else:
             id_w, cite_w = ident, min(cite, width - full)
         table.add_column("#", justify="right", no_wrap=True, width=num)
         table.add_column("id", overflow="fold", width=id_w)
-        table.add_column("tier", justify="right", no_wrap=True, width=tier)
-        table.add_column("score", justify="right", no_wrap=True, width=score)
+        if not compact:
+            table.add_column("tier", justify="right", no_wrap=True, width=tier)
+        table.add_column("score", justify="right", no_wrap=not compact, width=score)
         if compact:
             table.add_column("certainty, level", overflow="fold", width=mid)
         else:
@@ -146,9 +148,10 @@ class AxisTable:
         table.add_column("key citation", overflow="fold", width=cite_w)
         for rank, rid, tr, sc, cw, lv, ct, neg in rows:
             mid = [f"{cw}\n{escape(lv)}"] if compact else [cw, escape(lv)]
-            table.add_row(rank, escape(rid), tr, sc, *mid, escape(ct), style="red" if neg else None)
+            lead = [f"{sc}\ntier {tr}"] if compact else [tr, sc]
+            table.add_row(rank, escape(rid), *lead, *mid, escape(ct), style="red" if neg else None)
         if not rows:
-            table.add_row("-", "no candidates", "", "", *([""] if compact else ["", ""]), "")
+            table.add_row("-", "no candidates", *([""] if compact else ["", ""]), *([""] if compact else ["", ""]), "")
         more = len(self.adv.recs[self.axis]) - len(rows)
         if more > 0:
             table.caption = f"{more} more: --top 0 shows all"

@@ -139,7 +139,7 @@ def test_resolve_id_accepts_ids_names_synonyms_and_abbreviations(kb):
     assert resolve_id(kb, "engineering", "PLGA") == "scaffold-plga"
     with pytest.raises(advisor.UsageError) as e:
         resolve_id(kb, "route", "intravenus")
-    assert e.value.message() == "unknown route for --route: 'intravenus'; did you mean: intravenous, intranasal?"
+    assert e.value.message() == "unknown route for --route: 'intravenus'; did you mean: intravenous, intranasal, intraocular?"
     with pytest.raises(advisor.UsageError) as e:
         resolve_id(kb, "source", "cord")
     assert e.value.message() == "unknown source for --exclude-source: 'cord'; did you mean: ucb-msc, uc-msc, wj-msc?"
@@ -228,16 +228,16 @@ def _synthetic(kb):
     base = next(r for ax in ("sources", "routes", "engineering") for r in adv.recs[ax] if r.support)
     contrib = base.support[0]
 
-    def rec(axis, rank, rid, score, level, cite):
-        return dataclasses.replace(base, axis=axis, id=rid, name=rid, score=score, level=level, rank=rank,
-                                   support=[dataclasses.replace(contrib, citations=[cite])])
+    def rec(axis, rank, rid, tier, score, level, cite):
+        return dataclasses.replace(base, axis=axis, id=rid, name=rid, tier=tier, score=score, level=level, rank=rank,
+                                   key_citation=cite, support=[dataclasses.replace(contrib, citations=[cite])])
 
-    recs = {"sources": [rec("sources", 1, "uc-msc", 0.834, "in-vivo", "thomi2019b"),
-                        rec("sources", 2, "menstrual-msc", -0.105, "review-inference", "joergermesserli2018")],
-            "routes": [rec("routes", 1, "intraperitoneal", 0.452, "clinical-completed", "joergermesserli2018")],
-            "engineering": [rec("engineering", 1, "preconditioning-inflammatory", 0.28, "review-inference",
+    recs = {"sources": [rec("sources", 1, "uc-msc", 2, 0.834, "in-vivo", "thomi2019b"),
+                        rec("sources", 2, "menstrual-msc", 5, -0.105, "review-inference", "joergermesserli2018")],
+            "routes": [rec("routes", 1, "intraperitoneal", 1, 0.452, "clinical-completed", "joergermesserli2018")],
+            "engineering": [rec("engineering", 1, "preconditioning-inflammatory", 4, 0.28, "review-inference",
                                 "dasilvameirelles2009")]}
-    return dataclasses.replace(adv, recs=recs, cautions=[], excluded=[], constraints=advisor.Constraints())
+    return dataclasses.replace(adv, recs=recs, cautions=[], excluded=[], context=[], constraints=advisor.Constraints())
 
 
 GOLDEN_80 = """\
@@ -247,25 +247,25 @@ MSC sources
   #   id               score   certainty, level      key citation
  ──────────────────────────────────────────────────────────────────────────────
   1   uc-msc           0.834   strongly suggestive   Thomi 2019 (Cai [76])
-                               in-vivo
+                      tier 2   in-vivo
   2   menstrual-msc   -0.105   weakly against        Joerger-Messerli 2018
-                               review-inference      (Cai [67])
+                      tier 5   review-inference      (Cai [67])
 
 Administration routes
 
-  #   id                score   certainty, level     key citation
+  #   id                 score   certainty, level     key citation
  ──────────────────────────────────────────────────────────────────────────────
-  1   intraperitoneal   0.452   weakly suggestive    Joerger-Messerli 2018
-                                clinical-completed   (Cai [67])
+  1   intraperitoneal    0.452   weakly suggestive    Joerger-Messerli 2018
+                        tier 1   clinical-completed   (Cai [67])
 
 Engineering options
 
-  #   id                             score   certainty, level    key citation
+  #   id                              score   certainty, level    key citation
  ──────────────────────────────────────────────────────────────────────────────
-  1   preconditioning-inflammatory   0.280   weakly suggestive   da Silva
-                                             review-inference    Meirelles
-                                                                 2009 (Cai
-                                                                 [10])
+  1   preconditioning-inflammatory    0.280   weakly suggestive   da Silva
+                                     tier 4   review-inference    Meirelles
+                                                                  2009 (Cai
+                                                                  [10])
 
 Why? msc-ev why DISEASE ID   How? msc-ev explain DISEASE
 ╭──────────────────────────────────────────────────────────────────────────────╮
@@ -278,24 +278,25 @@ Why? msc-ev why DISEASE ID   How? msc-ev explain DISEASE
 GOLDEN_120 = """\
 MSC-EV advice: Osteoarthritis  (osteoarthritis, matched by exact)
 MSC sources
-┏━━━┳━━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
-┃ # ┃ id            ┃  score ┃ certainty           ┃ level            ┃ key citation                     ┃
-┡━━━╇━━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
-│ 1 │ uc-msc        │  0.834 │ strongly suggestive │ in-vivo          │ Thomi 2019 (Cai [76])            │
-│ 2 │ menstrual-msc │ -0.105 │ weakly against      │ review-inference │ Joerger-Messerli 2018 (Cai [67]) │
-└───┴───────────────┴────────┴─────────────────────┴──────────────────┴──────────────────────────────────┘
+┏━━━┳━━━━━━━━━━━━━━━┳━━━━━━┳━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
+┃ # ┃ id            ┃ tier ┃  score ┃ certainty           ┃ level            ┃ key citation                     ┃
+┡━━━╇━━━━━━━━━━━━━━━╇━━━━━━╇━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
+│ 1 │ uc-msc        │    2 │  0.834 │ strongly suggestive │ in-vivo          │ Thomi 2019 (Cai [76])            │
+│ 2 │ menstrual-msc │    5 │ -0.105 │ weakly against      │ review-inference │ Joerger-Messerli 2018 (Cai [67]) │
+└───┴───────────────┴──────┴────────┴─────────────────────┴──────────────────┴──────────────────────────────────┘
 Administration routes
-┏━━━┳━━━━━━━━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
-┃ # ┃ id              ┃ score ┃ certainty         ┃ level              ┃ key citation                     ┃
-┡━━━╇━━━━━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
-│ 1 │ intraperitoneal │ 0.452 │ weakly suggestive │ clinical-completed │ Joerger-Messerli 2018 (Cai [67]) │
-└───┴─────────────────┴───────┴───────────────────┴────────────────────┴──────────────────────────────────┘
+┏━━━┳━━━━━━━━━━━━━━━━━┳━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
+┃ # ┃ id              ┃ tier ┃ score ┃ certainty         ┃ level              ┃ key citation                     ┃
+┡━━━╇━━━━━━━━━━━━━━━━━╇━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
+│ 1 │ intraperitoneal │    1 │ 0.452 │ weakly suggestive │ clinical-completed │ Joerger-Messerli 2018 (Cai [67]) │
+└───┴─────────────────┴──────┴───────┴───────────────────┴────────────────────┴──────────────────────────────────┘
 Engineering options
-┏━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
-┃ # ┃ id                           ┃ score ┃ certainty         ┃ level            ┃ key citation                       ┃
-┡━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
-│ 1 │ preconditioning-inflammatory │ 0.280 │ weakly suggestive │ review-inference │ da Silva Meirelles 2009 (Cai [10]) │
-└───┴──────────────────────────────┴───────┴───────────────────┴──────────────────┴────────────────────────────────────┘
+┏━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
+┃ # ┃ id                           ┃ tier ┃ score ┃ certainty         ┃ level            ┃ key citation                ┃
+┡━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
+│ 1 │ preconditioning-inflammatory │    4 │ 0.280 │ weakly suggestive │ review-inference │ da Silva Meirelles 2009     │
+│   │                              │      │       │                   │                  │ (Cai [10])                  │
+└───┴──────────────────────────────┴──────┴───────┴───────────────────┴──────────────────┴─────────────────────────────┘
 Why? msc-ev why DISEASE ID   How? msc-ev explain DISEASE
 ╭──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────╮
 │ Research and teaching aid, not medical advice: rankings summarise mostly preclinical findings from two reviews (Heo  │

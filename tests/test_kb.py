@@ -142,14 +142,15 @@ def test_missing_knowledge_directory_is_exit_2(tmp_path):
 
 def test_overlay_evidence_moves_the_ranking(tmp_path, kb):
     before = advisor.consult(kb, "tendon injury")
-    assert [r.id for r in before.recs["sources"]][:2] == ["bm-msc", "ad-msc"]
+    # uc-msc's score is higher, but it rests on evidence from other organs (tier 4): bm-msc's direct study wins
+    assert [(r.id, r.tier) for r in before.recs["sources"]][:2] == [("bm-msc", 2), ("uc-msc", 4)]
     (tmp_path / "mine.yaml").write_text(
         ev(source="uc-msc").replace("osteoarthritis", "tendon-injury")
-        + ev(id="extra-2", source="uc-msc").replace("osteoarthritis", "tendon-injury")[len("evidence:\n"):]
+        + ev(id="extra-2", source="uc-msc", cite="cai2020:27").replace("osteoarthritis", "tendon-injury")[len("evidence:\n"):]
     )
     mine = advisor.load_kb(None, [tmp_path])
     after = advisor.consult(mine, "tendon injury")
-    assert [r.id for r in after.recs["sources"]][:2] == ["uc-msc", "bm-msc"]
+    assert [(r.id, r.tier) for r in after.recs["sources"]][:2] == [("uc-msc", 2), ("bm-msc", 2)]
 
 
 def test_overlay_weights_are_merged_not_replaced(tmp_path):
@@ -303,7 +304,8 @@ def test_kb_dump_json_has_the_contract_keys_and_is_deterministic():
     pbi = next(d for d in data["diseases"] if d["id"] == "perinatal-brain-injury")
     assert (pbi["organ"], pbi["processes"], pbi["populations"], pbi["parent"]) == (
         "nervous-system", ["ischemia-reperfusion", "inflammation-autoimmunity"], ["neonate"], "brain-injury")
-    assert {r["stage"] for r in data["rules"]} == {"classify", "evidence", "heuristic", "route", "engineering", "caution", "constraint"}
+    assert {r["stage"] for r in data["rules"]} == {"constraint", "classify", "guard", "evidence", "support", "heuristic",
+                                                   "preference", "caution"}
 
 
 def test_kb_dump_yaml_round_trips():
