@@ -187,8 +187,9 @@ def check_constraints(kb: Knowledge, constraints: Constraints) -> Constraints:
 
 def _index(kb: Knowledge) -> dict:
     """Per knowledge base: diseases by organ and process, evidence order, papers (built once)."""
+    sig = (id(kb.evidence), len(kb.evidence), id(kb.diseases), len(kb.diseases))
     idx = kb.__dict__.get("_consult_index")
-    if idx is not None:
+    if idx is not None and idx["sig"] == sig:
         return idx
     by_organ: dict[str, list[str]] = {}
     by_process: dict[str, list[str]] = {}
@@ -201,7 +202,7 @@ def _index(kb: Knowledge) -> dict:
     for eid, ev in kb.evidence.items():
         keys = [k for k in kb.citations(ev) if k not in REVIEWS]
         paper[eid] = keys[0] if keys else ""
-    idx = {"by_organ": by_organ, "by_process": by_process, "order": order, "paper": paper}
+    idx = {"sig": sig, "by_organ": by_organ, "by_process": by_process, "order": order, "paper": paper}
     kb.__dict__["_consult_index"] = idx
     return idx
 

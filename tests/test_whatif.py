@@ -44,7 +44,7 @@ def test_with_weights_recomputes_strengths_and_leaves_the_original_alone(kb):
 def test_keep_selection_keeps_every_index_but_the_strengths(kb):
     other = W.with_weights(kb, W.set_weight(kb.weights, ("model", "in-vitro"), 0.9), keep_selection=True)
     assert other.category_evidence is kb.category_evidence
-    assert other.strength["cai2020-t2-16"] == 900  # in-vitro, human, ev
+    assert other.strength["cai2020-t2-01"] == 900  # in-vitro, human, ev
 
 
 def test_weight_leaves_are_the_certainty_strengths_only():
@@ -306,13 +306,16 @@ def test_diff_lists_what_a_new_paper_moves(tmp_path):
     ad = next(c for c in entry["changes"] if c["axis"] == "sources" and c["id"] == "ad-msc")
     assert ad["after"]["rank"] == 1 and ad["before"]["rank"] == next(x.rank for x in before if x.id == "ad-msc")
     added = entry["firings"]["added"]
-    assert [f["rule"] for f in added] == ["ev-exact"]
-    assert "ev:test-study-1" in added[0]["matched"]
+    assert [(f["rule"], f["matched"]) for f in added] == [
+        ("rel-self", ["disease:knee-osteoarthritis"]),
+        ("ev-direct", ["relation:knee-osteoarthritis", "ev:test-study-1"]),
+        ("sup-source", ["finding:test-study-1"]),
+        ("sup-route", ["finding:test-study-1"])]
     assert entry["firings"]["removed"] == []
     assert doc["disclaimer"] == advisor.DISCLAIMER
     text = run("diff", str(overlay), "knee-osteoarthritis")
     assert text.stdout.startswith(f"Overlay {overlay}: 1 of 1 disease change rank or tier.\n")
-    assert "  sources ad-msc: #" in text.stdout and "+ firing ev-exact: matched" in text.stdout
+    assert "  sources ad-msc: #" in text.stdout and "+ firing ev-direct: matched" in text.stdout
     assert run("diff", str(overlay), "knee-osteoarthritis", "--exit-code").exit_code == 1
 
 
