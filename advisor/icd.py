@@ -175,7 +175,7 @@ def build(path: Path) -> None:
         df: dict[str, int] = {}
         seen = set()
         depth = {c[0]: c[5] for c in codes}
-    for code, kind, text in raw_terms:
+        for code, kind, text in raw_terms:
             for toks, nos in term_variants(text):
                 key = (code, tuple(toks))
                 if key in seen:

@@ -30,6 +30,8 @@ MAX_WORDS = 12    # distinct words
 GENERIC = frozenset("disease diseases disorder disorders syndrome condition conditions problem problems "
                     "illness sickness".split())
 _LEADING = frozenset(("a", "an", "my", "the"))
+_NUMBERED = frozenset(("type", "grade", "stage", "class", "phase"))
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
 _CODE_RE = re.compile(r"^\s*(?:icd-?10(?:-?cm)?\s*:?\s*)?([A-Za-z][0-9][0-9A-Za-z](?:\.[0-9A-Za-z]{1,4})?)\s*$",
                       re.I)
 
@@ -105,9 +107,11 @@ def _tokens_with(spellings, text: str) -> list[str]:
     while raw and raw[0] in _LEADING:
         raw = raw[1:]
     out: list[str] = []
-    for t in raw:
+    for i, t in enumerate(raw):
         if t in STOPWORDS:
             continue
+        if i and raw[i - 1] in _NUMBERED and t in _ROMAN:  # type II -> type 2
+            t = _ROMAN[t]
         f = _fold_with(spellings, t)
         if f not in out:
             out.append(f)
@@ -269,8 +273,8 @@ def _icd_candidates(lex: _Lexicon, idx, toks: list[str]) -> list[tuple]:
     for ttoks, code in lex.lay_terms:
         if want <= ttoks:
             r = idx.row(code)
-            if r is not None:
-                out.append((_extra_weight(ttoks - want), 0, r[5], code))
+            if r is not None:  # the thesaurus is the project's own choice: it wins a tie
+                out.append((_extra_weight(ttoks - want), -1, r[5], code))
     try:
         rows = idx.search(toks)
     except sqlite3.Error:
@@ -282,23 +286,31 @@ def _icd_candidates(lex: _Lexicon, idx, toks: list[str]) -> list[tuple]:
     return sorted(set(out))
 
 
-def _pick_icd(lex: _Lexicon, idx, text: str, toks: list[str]) -> str | None:
+def _pick_icd(lex: _Lexicon, idx, text: str, toks: list[str]) -> tuple[str | None, float]:
+    """The code for ``toks`` and how many words it adds; (None, inf) when none is acceptable."""
+    if all(t in GENERIC for t in toks) or max(len(t) for t in toks) < 3:
+        return None, float("inf")  # "disease", "I": no disease named
     cands = _icd_candidates(lex, idx, toks)
     if not cands:
-        return None
+        return None, float("inf")
     best = cands[0][0]
+    # a code that adds a word the user did not type narrows the meaning: only when the words
+    # already name something specific (two or more words), and never by more than two words
+    if best >= 3 or (best >= 1 and len(toks) < 2):
+        return None, float("inf")
     tied = [c for c in cands if c[0] == best]
     codes = sorted({c[3] for c in tied})[:80]
     anc = {c: set(idx.ancestors(c)) for c in codes}
     top = [c for c in codes if not (anc[c] & set(codes))]  # an ancestor beats its descendants
-    if len(top) > 1:
-        strong = [c for c in top if any(t[3] == c and t[1] == 0 for t in tied)]
-        if len(strong) == 1:
-            top = strong
+    for rank in (-1, 0):
+        if len(top) > 1:
+            strong = [c for c in top if any(t[3] == c and t[1] <= rank for t in tied)]
+            if len(strong) == 1:
+                top = strong
     if len(top) > 1:
         shown = [(f"icd10cm:{_default_child(idx, c)}", idx.title(_default_child(idx, c))) for c in top[:6]]
         raise AmbiguousDisease(text, sorted(set(shown)))
-    return _default_child(idx, top[0])
+    return _default_child(idx, top[0]), best
 
 
 def _in_block(block: str, ranges) -> bool:
@@ -412,7 +424,7 @@ def suggestions(kb: Knowledge, text: str, n: int = 5, *, use_icd: bool = True) -
     idx = _safe_index() if use_icd else None
     toks = []
     for t in _tokens_with(lex.spellings, text)[:MAX_WORDS]:
-        if t in GENERIC:
+        if t in GENERIC or len(t) < 2:
             continue
         if not _known(lex, idx, t):
             t = _correct(lex, idx, t) or t
@@ -420,30 +432,27 @@ def suggestions(kb: Knowledge, text: str, n: int = 5, *, use_icd: bool = True) -
     if not toks:
         return []
     want = set(toks)
-    scored = []
+    scored: list[tuple] = []
     for key, dids in lex.curated_keys.items():
         overlap = len(want & set(key))
         if overlap:
             for did in dids:
-                scored.append((-overlap, len(key), did))
-    out: list[str] = []
-    for _, _, did in sorted(scored):
-        if did not in out:
-            out.append(did)
-        if len(out) >= 3:
-            break
-    if idx is not None and len(out) < n:
+                scored.append((-overlap, 0, len(key), 0.0, did))
+    if idx is not None:
         try:
             rows = idx.any_words(sorted(want))
         except sqlite3.Error:
             rows = []
-        best = sorted(((-len(want & set(r[3].split())), r[5], r[7], r[1]) for r in rows))
-        for *_, code in best:
-            label = f"icd10cm:{_default_child(idx, code)}"
-            if label not in out:
-                out.append(label)
-            if len(out) >= n:
-                break
+        for r in rows:
+            overlap = len(want & set(r[3].split()))
+            scored.append((-overlap, 1, r[5], r[7], r[1]))
+    out: list[str] = []
+    for *_, item in sorted(scored):
+        label = item if item in kb.diseases else f"icd10cm:{_default_child(idx, item)}"
+        if label not in out:
+            out.append(label)
+        if len(out) >= n:
+            break
     return out[:n]
 
 
@@ -510,6 +519,7 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
     if hit is not None:
         return hit
     # typos and words nobody uses in a disease name
+    typed = {_fold_with(lex.spellings, w): w for w in reversed(words)}
     fixed: list[str] = []
     changed = False
     for t in toks:
@@ -520,10 +530,10 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
         if c is not None:
             if c not in fixed:
                 fixed.append(c)
-            notes.append(f"read {t!r} as {c!r}")
+            notes.append(f"read {typed.get(t, t)!r} as {c!r}")
             changed = True
         elif t in GENERIC:
-            notes.append(f"ignored the word {t!r}")
+            notes.append(f"ignored the word {typed.get(t, t)!r}")
             changed = True
         else:
             raise UnknownDisease(raw, suggestions(kb, raw, use_icd=use_icd))
@@ -536,7 +546,21 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
     if idx is None:
         raise UnknownDisease(raw, suggestions(kb, raw, use_icd=False))
     try:
-        code = _pick_icd(lex, idx, raw, fixed)
+        code = None
+        generic = [t for t in fixed if t in GENERIC]
+        if generic and len(generic) < len(fixed):
+            # "heart failure disease": when the words without the generic one name a code
+            # exactly, take it and say the generic word was left out
+            try:
+                bare, extra = _pick_icd(lex, idx, raw, [t for t in fixed if t not in GENERIC])
+            except AmbiguousDisease:
+                bare, extra = None, 1.0
+            if bare is not None and extra == 0:
+                code = bare
+                notes.extend(f"ignored the word {typed.get(t, t)!r}" for t in generic)
+                changed = True
+        if code is None:
+            code, _ = _pick_icd(lex, idx, raw, fixed)
     except sqlite3.Error:
         code = None
     if code is None:
@@ -563,5 +587,35 @@ def _curated_key(kb, raw, lex, toks, how, notes) -> Resolution | None:
     return _curated(kb, raw, did, how, [*notes, f"matched {raw!r} to {name} ({did})"])
 
 
-__all__ = ["Resolution", "resolve", "suggestions", "icd_profile", "InputTooLong", "MAX_WORDS", "MAX_CHARS",
+def deep_check_vocabulary(kb: Knowledge) -> list:
+    """ICD-10-CM checks of knowledge/vocabulary.yaml (needs the index): every thesaurus code is
+    a code (not a chapter or block); every mapping names real chapters, blocks and codes."""
+    from .errors import SchemaProblem
+    from .kb import _mark_of
+
+    idx = _index()
+    problems = []
+    for rid, rec in sorted(kb.vocabulary.items()):
+        r = idx.row(rec["icd10cm"])
+        if r is None or r[7]:
+            loc = kb.where[("vocabulary", rid)]
+            line, col = _mark_of(rec, "icd10cm")
+            problems.append(SchemaProblem(loc.path, line, col, "icd10cm",
+                                          f"{rec['icd10cm']!r} is not an ICD-10-CM code"))
+    for rid, rec in sorted(kb.icd_mappings.items()):
+        for fld in ("chapters", "blocks", "codes"):
+            for code in rec.get(fld) or ():
+                r = idx.row(code)
+                ok = r is not None and (fld == "codes" or r[7] or r[3] == code)
+                if ok and fld == "chapters":
+                    ok = r[4] == code
+                if not ok:
+                    loc = kb.where[("icd_mappings", rid)]
+                    line, col = _mark_of(rec, fld)
+                    problems.append(SchemaProblem(loc.path, line, col, fld,
+                                                  f"{code!r} is not an ICD-10-CM {fld[:-1]}"))
+    return problems
+
+
+__all__ = ["deep_check_vocabulary", "Resolution", "resolve", "suggestions", "icd_profile", "InputTooLong", "MAX_WORDS", "MAX_CHARS",
            "query_tokens"]
