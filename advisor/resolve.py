@@ -27,6 +27,7 @@ from .text import norm
 
 MAX_CHARS = 300   # a disease name longer than this is not a disease name
 MAX_WORDS = 12    # distinct words
+HARD_CAP = 1_000_000  # characters: refused before any work
 GENERIC = frozenset("disease diseases disorder disorders syndrome condition conditions problem problems "
                     "illness sickness".split())
 _LEADING = frozenset(("a", "an", "my", "the"))
@@ -295,9 +296,9 @@ def _pick_icd(lex: _Lexicon, idx, text: str, toks: list[str]) -> tuple[str | Non
         return None, float("inf")
     best = cands[0][0]
     # a code that adds a word the user did not type narrows the meaning: only when the words
-    # already name something specific (two or more words), and never by more than two words
-    if best >= 3 or (best >= 1 and len(toks) < 2):
-        return None, float("inf")
+    # already name something specific (two or more words), and never by more than two words;
+    # a single word with a few equally good narrower readings is an ambiguity
+    narrow = best >= 3 or (best >= 1 and len(toks) < 2)
     tied = [c for c in cands if c[0] == best]
     codes = sorted({c[3] for c in tied})[:80]
     anc = {c: set(idx.ancestors(c)) for c in codes}
@@ -307,6 +308,8 @@ def _pick_icd(lex: _Lexicon, idx, text: str, toks: list[str]) -> tuple[str | Non
             strong = [c for c in top if any(t[3] == c and t[1] <= rank for t in tied)]
             if len(strong) == 1:
                 top = strong
+    if narrow and not 2 <= len(top) <= 6:
+        return None, float("inf")
     if len(top) > 1:
         shown = [(f"icd10cm:{_default_child(idx, c)}", idx.title(_default_child(idx, c))) for c in top[:6]]
         raise AmbiguousDisease(text, sorted(set(shown)))
@@ -469,17 +472,16 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
     if not isinstance(text, str):
         raise UnknownDisease(repr(text), [])
     raw = text.strip()
-    if len(raw) > MAX_CHARS:
-        words = len(set(raw[:200_000].lower().split()))
-        if words > MAX_WORDS or len(raw) > 4 * MAX_CHARS:
-            raise InputTooLong(raw, words, len(text))
+    if len(raw) > HARD_CAP:  # not even read
+        raise InputTooLong(raw, len(set(raw[:HARD_CAP].split())), len(text))
     lex = lexicon(kb)
     notes: list[str] = []
     words = norm(raw).split()
-    if len(set(words)) > MAX_WORDS:
-        raise InputTooLong(raw, len(set(words)), len(text))
-    if len(words) != len(set(words)):
-        words = list(dict.fromkeys(words))
+    distinct = list(dict.fromkeys(words))
+    if len(distinct) > MAX_WORDS or len(" ".join(distinct)) > MAX_CHARS:
+        raise InputTooLong(raw, len(distinct), len(text))
+    if len(words) != len(distinct):
+        words = distinct
         notes.append("ignored repeated words")
     key = " ".join(words)
     if not key:
@@ -546,21 +548,25 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
     if idx is None:
         raise UnknownDisease(raw, suggestions(kb, raw, use_icd=False))
     try:
-        code = None
+        try:
+            code, extra = _pick_icd(lex, idx, raw, fixed)
+            pending = None
+        except AmbiguousDisease as exc:
+            code, extra, pending = None, float("inf"), exc
         generic = [t for t in fixed if t in GENERIC]
-        if generic and len(generic) < len(fixed):
-            # "heart failure disease": when the words without the generic one name a code
-            # exactly, take it and say the generic word was left out
+        if extra > 0 and generic and len(generic) < len(fixed):
+            # "heart failure disease": when the typed words name no code exactly but the words
+            # without the generic one do, take that and say the generic word was left out
             try:
-                bare, extra = _pick_icd(lex, idx, raw, [t for t in fixed if t not in GENERIC])
+                bare, bare_extra = _pick_icd(lex, idx, raw, [t for t in fixed if t not in GENERIC])
             except AmbiguousDisease:
-                bare, extra = None, 1.0
-            if bare is not None and extra == 0:
-                code = bare
+                bare, bare_extra = None, float("inf")
+            if bare is not None and bare_extra == 0:
+                code, pending = bare, None
                 notes.extend(f"ignored the word {typed.get(t, t)!r}" for t in generic)
                 changed = True
-        if code is None:
-            code, _ = _pick_icd(lex, idx, raw, fixed)
+        if pending is not None:
+            raise pending
     except sqlite3.Error:
         code = None
     if code is None:
@@ -568,12 +574,24 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
     title = idx.title(code)
     if norm(title) != key:
         notes.append(f"matched {raw!r} to {code} {title}")
-    curated = _curated_by_code(kb).get(code, [])
-    if len(curated) == 1 and not kb.diseases[curated[0]].get("note"):
+    # the code of exactly one curated disease, and the words typed name it (all the words of
+    # its name or of a synonym are among them): the curated disease, said in the notes
+    curated = [did for did in _curated_by_code(kb).get(code, [])
+               if not kb.diseases[did].get("note") and _names_within(kb, lex, did, set(fixed))]
+    if len(curated) == 1:
         d = kb.diseases[curated[0]]
         notes.append(f"the reviews name it {d['name']!r} ({curated[0]})")
         return _curated(kb, raw, curated[0], "fuzzy" if changed else "synonym", notes)
     return _icd_resolution(kb, idx, raw, code, notes)
+
+
+def _names_within(kb: Knowledge, lex: _Lexicon, did: str, toks: set[str]) -> bool:
+    d = kb.diseases[did]
+    for name in [d["name"], *(d.get("synonyms") or ())]:
+        mine = set(_tokens_with(lex.spellings, name))
+        if mine and mine <= toks:
+            return True
+    return False
 
 
 def _curated_key(kb, raw, lex, toks, how, notes) -> Resolution | None:
