@@ -8,7 +8,7 @@ user's cache directory:
 * ``codes``: every code with its title, parent, block, chapter, depth and whether it is a leaf;
 * ``terms``: the words that name a code (its title, its inclusion terms, the "includes" notes
   of its category), normalised by :func:`advisor.text.norm` and :func:`key_tokens`, with an
-  FTS5 full-text index over them (bm25 ranking is used as the last tie-break);
+  FTS5 full-text index over them (bm25 ranks the suggestions for an unknown disease);
 * ``words``/``deletes``: the word list with a one-deletion table, for typo tolerance without
   a scan (a symmetric-delete spelling corrector).
 
@@ -344,10 +344,12 @@ def index() -> Index:
             try:
                 build(db)
                 STATS["builds"] += 1
-                manifest.write_text(json.dumps({
+                tmp = manifest.with_name(f".{manifest.name}.{os.getpid()}.tmp")
+                tmp.write_text(json.dumps({
                     "format": FORMAT, "icd_version": icd_version(), "size": db.stat().st_size,
                     "sha256": _sha256(db), "source": "simple-icd-10-cm (MIT); ICD-10-CM tabular list "
                     "(US CMS/NCHS, public domain)"}, sort_keys=True), encoding="utf-8")
+                os.replace(tmp, manifest)
                 idx = Index(_connect(db), db)
             except OSError:
                 idx = _in_memory()
