@@ -330,7 +330,7 @@ def _in_memory() -> Index:
 def index() -> Index:
     """The validated index for the current cache directory (built or rebuilt when needed)."""
     db, manifest = _paths()
-    key = str(db)
+    key = f"{db}:{os.getpid()}"  # a connection is never used across fork (batch --jobs)
     with _lock:
         if key in _open:
             return _open[key]
@@ -360,8 +360,9 @@ def index() -> Index:
 def forget() -> None:
     """Drop open indexes (tests: a new cache directory or a corrupted file)."""
     with _lock:
-        for idx in _open.values():
-            idx.con.close()
+        for key, idx in _open.items():
+            if key.endswith(f":{os.getpid()}"):
+                idx.con.close()
         _open.clear()
 
 

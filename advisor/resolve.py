@@ -30,6 +30,12 @@ MAX_WORDS = 12    # distinct words
 HARD_CAP = 1_000_000  # characters: refused before any work
 GENERIC = frozenset("disease diseases disorder disorders syndrome condition conditions problem problems "
                     "illness sickness".split())
+# words of a code that move it to another population, setting or kind of record: a code that
+# adds one of them is never chosen unless the user typed it ("bladder infection" is not
+# "infections of bladder in pregnancy"; "drug addiction" is not "... in family")
+NARROWING = frozenset("pregnancy pregnant childbirth puerperium puerperal maternal fetus fetal newborn "
+                      "neonatal perinatal juvenile congenital gestational family history screening encounter "
+                      "sequela sequelae postprocedural complicating personal".split())
 _LEADING = frozenset(("a", "an", "my", "the"))
 _NUMBERED = frozenset(("type", "grade", "stage", "class", "phase"))
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
@@ -89,7 +95,8 @@ class _Lexicon:
     lay_terms: list[tuple[frozenset, str]]      # (tokens, code) for superset matches
     spellings: list[tuple[str, str]]
     words: dict[str, int]                       # local words (curated, lay) -> frequency
-    deletes: dict[str, set[str]]
+    deletes: dict[str, set[str]]                # one deletion of a word or its unstemmed form -> words
+    forms: dict[str, set[str]]                  # word -> itself and its unstemmed forms
 
 
 def _fold_with(spellings, tok: str) -> str:
@@ -99,6 +106,13 @@ def _fold_with(spellings, tok: str) -> str:
         if b in tok:
             tok = tok.replace(b, a)
     return stem(tok)
+
+
+def _fold_raw(lex: _Lexicon, word: str) -> str:
+    for b, a in lex.spellings:
+        if b in word:
+            word = word.replace(b, a)
+    return word
 
 
 def _tokens_with(spellings, text: str) -> list[str]:
@@ -163,13 +177,27 @@ def _build(kb: Knowledge) -> _Lexicon:
                 lay_terms.append((frozenset(toks), rec["icd10cm"]))
                 for t in toks:
                     words[t] = words.get(t, 0) + 1
+    from .icd import stem
+
+    forms: dict[str, set[str]] = {w: {w} for w in words}
+    texts = [did.replace("-", " ") for did in kb.diseases]
+    texts += [d["name"] for d in kb.diseases.values()]
+    texts += [x for d in kb.diseases.values() for x in d.get("synonyms") or ()]
+    texts += [t for r in kb.vocabulary.values() for t in r["terms"]]
+    for text in texts:
+        for w in norm(text).split():
+            for b, a in spellings:
+                w = w.replace(b, a) if b in w else w
+            if stem(w) in forms:
+                forms[stem(w)].add(w)
     deletes: dict[str, set[str]] = {}
-    for w in words:
-        if len(w) >= 4:
-            for i in range(len(w)):
-                deletes.setdefault(w[:i] + w[i + 1:], set()).add(w)
+    for w, fs in forms.items():
+        for f in fs:
+            if len(f) >= 4:
+                for i in range(len(f)):
+                    deletes.setdefault(f[:i] + f[i + 1:], set()).add(w)
     return _Lexicon(exact, synonym, abbrev, src, keys, lay, sorted(lay_terms, key=lambda x: (sorted(x[0]), x[1])),
-                    spellings, words, deletes)
+                    spellings, words, deletes, forms)
 
 
 def lexicon(kb: Knowledge) -> _Lexicon:
@@ -208,28 +236,36 @@ def _allowed(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) <= 6 else 2
 
 
-def _correct(lex: _Lexicon, idx, word: str) -> str | None:
-    """The single closest known word, or None (no close word, or two equally close and frequent)."""
-    limit = _allowed(word)
+def _corrections(lex: _Lexicon, idx, word: str, n: int = 3, typed: str = "") -> list[str]:
+    """Known words close to ``word`` (or to the word as typed), closest and most frequent first."""
+    queries = sorted({word, typed} - {""})
+    limit = max(_allowed(q) for q in queries)
     if not limit:
-        return None
-    cands: dict[str, int] = {}
-    keys = {word} | {word[:i] + word[i + 1:] for i in range(len(word))}
-    for k in keys:
-        for w in lex.deletes.get(k, ()):
-            cands[w] = cands.get(w, 0) + 1000 * lex.words[w]
+        return []
+    keys = {k for q in queries for k in [q, *(q[:i] + q[i + 1:] for i in range(len(q)))]}
+    cands: dict[str, tuple[int, int]] = {}
+
+    def consider(w, forms, freq):
+        d = min(_osa(q, f) for q in queries for f in forms)
+        if d <= limit:
+            old = cands.get(w)
+            cands[w] = min(old, (d, -freq)) if old else (d, -freq)
+
+    for k in sorted(keys):
+        for w in sorted(lex.deletes.get(k, ())):
+            consider(w, lex.forms[w], 1000 * lex.words[w])
         if k in lex.words:
-            cands[k] = cands.get(k, 0) + 1000 * lex.words[k]
+            consider(k, lex.forms[k], 1000 * lex.words[k])
     if idx is not None:
-        for w, df in idx.near_words(word):
-            cands[w] = cands.get(w, 0) + df
-    scored = sorted((_osa(word, w), -freq, w) for w, freq in cands.items())
-    scored = [s for s in scored if s[0] <= limit]
-    if not scored:
-        return None
-    if len(scored) > 1 and scored[1][0] == scored[0][0] and scored[1][1] == scored[0][1]:
-        return None
-    return scored[0][2]
+        for q in queries:
+            for w, df in idx.near_words(q):
+                consider(w, {w}, df)
+    return [w for w, _ in sorted(cands.items(), key=lambda x: (x[1], x[0]))][:n]
+
+
+def _correct(lex: _Lexicon, idx, word: str) -> str | None:
+    found = _corrections(lex, idx, word, 1)
+    return found[0] if found else None
 
 
 # --- ICD-10-CM ----------------------------------------------------------------------------
@@ -264,7 +300,8 @@ def _default_child(idx, code: str) -> str:
 def _extra_weight(extra) -> float:
     from .icd import FILLERS
 
-    return sum(0.0 if t in FILLERS else 0.5 if t in GENERIC else 1.0 for t in extra)
+    return sum(0.0 if t in FILLERS else 0.5 if t in GENERIC else 3.0 if t in NARROWING else 1.0
+               for t in extra)
 
 
 def _icd_candidates(lex: _Lexicon, idx, toks: list[str]) -> list[tuple]:
@@ -523,16 +560,17 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
     # typos and words nobody uses in a disease name
     typed = {_fold_with(lex.spellings, w): w for w in reversed(words)}
     fixed: list[str] = []
+    options: dict[str, list[str]] = {}
     changed = False
     for t in toks:
         if _known(lex, idx, t):
             fixed.append(t)
             continue
-        c = _correct(lex, idx, t)
-        if c is not None:
-            if c not in fixed:
-                fixed.append(c)
-            notes.append(f"read {typed.get(t, t)!r} as {c!r}")
+        found = _corrections(lex, idx, t, typed=_fold_raw(lex, typed.get(t, "")))
+        if found:
+            options[t] = found
+            if found[0] not in fixed:
+                fixed.append(found[0])
             changed = True
         elif t in GENERIC:
             notes.append(f"ignored the word {typed.get(t, t)!r}")
@@ -541,6 +579,20 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
             raise UnknownDisease(raw, suggestions(kb, raw, use_icd=use_icd))
     if not fixed:
         raise UnknownDisease(raw, [])
+    if options:
+        # a curated name reachable through any of the close corrections wins ("diabetis":
+        # "diabetic" is one edit away, but only "diabetes" names a disease)
+        for choice in _choices(toks, options, fixed):
+            ids = lex.curated_keys.get(tuple(sorted(set(choice))))
+            if ids:
+                fixed = list(dict.fromkeys(choice))
+                break
+        for t in toks:
+            if t in options:
+                c = next(c for c in options[t] if c in fixed)
+                shown = typed.get(t, t)
+                c = min(lex.forms.get(c, {c}), key=lambda f: (_osa(shown, f), f))
+                notes.append(f"read {shown!r} as {c!r}")
     if changed:
         hit = _curated_key(kb, raw, lex, fixed, "fuzzy", notes)
         if hit is not None:
@@ -583,6 +635,14 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
         notes.append(f"the reviews name it {d['name']!r} ({curated[0]})")
         return _curated(kb, raw, curated[0], "fuzzy" if changed else "synonym", notes)
     return _icd_resolution(kb, idx, raw, code, notes)
+
+
+def _choices(toks: list[str], options: dict[str, list[str]], kept: list[str], limit: int = 27):
+    """Token lists with each corrected word replaced by one of its options, best first."""
+    import itertools
+
+    slots = [options[t] if t in options else [t] for t in toks if t in options or t in kept]
+    return itertools.islice(itertools.product(*slots), limit)
 
 
 def _names_within(kb: Knowledge, lex: _Lexicon, did: str, toks: set[str]) -> bool:

@@ -188,6 +188,24 @@ TABLE = [
     ("acute kidney injury", ["acute-kidney-injury"]),
     ("AKI", ["acute-kidney-injury"]),
     ("perinatl brain injuri", ["perinatal-brain-injury"]),
+    ("diabetis", ["diabetes-mellitus"]),
+    ("hart failure", ["I50.9"]),
+    ("pnuemonia", ["J18"]),
+    ("alzhiemers", ["alzheimers-disease"]),
+    ("multipel sclerosis", ["multiple-sclerosis"]),
+    ("haemophillia", ["D66"]),
+    ("bladder infection", ["N30"]),
+    ("brain haemorrhage", ["I61"]),
+    ("AML", ["C92.0"]),
+    ("osteosarcoma", ["C41", "C40"]),
+    ("Wilms tumour", ["C64"]),
+    ("slipped disc", ["M51"]),
+    ("torn ACL", ["S83.5"]),
+    ("long covid", ["U09"]),
+    ("hodgkin's disease", ["C81"]),
+    ("sleep apnoea", ["G47.3"]),
+    ("thalassaemia", ["D56"]),
+    ("cleft palate", ["Q35"]),
     ("G20", ["G20"]),
     ("icd10cm:I50.9", ["I50.9"]),
 ]
@@ -232,6 +250,8 @@ def test_disease_as_people_type_it(kb, typed, ok):
     ("osteoarthritis of the hip", "knee-osteoarthritis"),
     ("hip osteoarthritis", "knee-osteoarthritis"),
     ("hip osteoarthritis", "icd10cm:M17"),
+    ("bladder infection", "icd10cm:O23"),         # ... in pregnancy
+    ("subarachnoid haemorrhage", "icd10cm:P52"),  # ... of newborn
 ])
 def test_no_silent_change_of_meaning(kb, typed, never):
     assert not _answer(kb, typed).startswith(never)
@@ -254,6 +274,8 @@ def test_notes_say_what_was_matched_and_how(kb):
                          "matched 'heart failure disease' to I50.9 Heart failure, unspecified")
     res = advisor.resolve(kb, "heart heart failure")
     assert res.notes[0] == "ignored repeated words"
+    res = advisor.resolve(kb, "diabetis")
+    assert res.notes[0] == "read 'diabetis' as 'diabetes'"
     res = advisor.resolve(kb, "osteoarthritus")
     assert (res.id, res.matched_by) == ("osteoarthritis", "fuzzy")
     assert res.notes == ("read 'osteoarthritus' as 'osteoarthritis'",
