@@ -43,6 +43,9 @@ class Knowledge:
     sources: dict[str, dict] = field(default_factory=dict)
     routes: dict[str, dict] = field(default_factory=dict)
     engineering: dict[str, dict] = field(default_factory=dict)
+    vocabulary: dict[str, dict] = field(default_factory=dict)
+    spellings: dict[str, dict] = field(default_factory=dict)
+    icd_mappings: dict[str, dict] = field(default_factory=dict)
     weights: dict[str, Any] = field(default_factory=dict)
     where: dict[tuple[str, str], Located] = field(default_factory=dict)
     dirs: tuple[str, ...] = ()
@@ -385,6 +388,7 @@ def load_source(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = 
         kb.weights = merged
     if not col.problems:
         _cross_check(kb, col)
+        _check_vocabulary(kb, col)
     if col.problems:
         raise KnowledgeError(col.problems)
     _index(kb)
@@ -560,6 +564,39 @@ def _cross_check(kb: Knowledge, col: _Collector):
         check_ref("trials", rid, "disease", rec.get("disease"), "diseases")
         check_ref("trials", rid, "route", rec.get("route"), "routes")
         check_cites("trials", rid, rec)
+
+
+def _check_vocabulary(kb: Knowledge, col: _Collector):
+    """Cross-checks of knowledge/vocabulary.yaml that need no ICD-10-CM (those are in
+    advisor.resolve.deep_check_vocabulary): mapping organs and processes are categories of the
+    right kind; a lay term names one code only."""
+    from .text import norm
+
+    for rid, rec in kb.icd_mappings.items():
+        loc = kb.where[("icd_mappings", rid)]
+        for fld, kind in (("organ", "organ-system"), ("processes", "process")):
+            vals = rec.get(fld)
+            vals = [vals] if isinstance(vals, str) else (vals or [])
+            for v in vals:
+                line, c = _mark_of(rec, fld)
+                if v not in kb.categories:
+                    col.add(loc.path, line, c, fld, f"unknown category {v!r}{_did_you_mean(v, kb.categories)}")
+                elif kb.categories[v]["kind"] != kind:
+                    col.add(loc.path, line, c, fld, f"{v!r} is not an {kind}" if kind[0] == "o"
+                            else f"{v!r} is not a {kind}")
+        if not (rec.get("chapters") or rec.get("blocks") or rec.get("codes")):
+            col.add(loc.path, loc.line, loc.col, "id", "a mapping names chapters, blocks or codes")
+    seen: dict[str, tuple[str, str]] = {}
+    for rid, rec in kb.vocabulary.items():
+        for term in rec["terms"]:
+            key = norm(term)
+            other = seen.get(key)
+            if other and other[1] != rec["icd10cm"]:
+                loc = kb.where[("vocabulary", rid)]
+                line, c = _mark_of(rec, "terms")
+                col.add(loc.path, line, c, "terms",
+                        f"{term!r} already maps to {other[1]} (vocabulary {other[0]!r})")
+            seen.setdefault(key, (rid, rec["icd10cm"]))
 
 
 _LABEL = {"sources": "source", "routes": "route", "engineering": "engineering option",

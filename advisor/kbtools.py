@@ -37,6 +37,9 @@ def deep_check(kb: Knowledge) -> list[SchemaProblem]:
                     line, col = _mark_of(c, fld)
                     problems.append(SchemaProblem(loc.path, line, col, fld,
                                                   f"{code!r} is not an ICD-10-CM chapter or block"))
+    from .resolve import deep_check_vocabulary
+
+    problems.extend(deep_check_vocabulary(kb))
     wrules = kb.weights.get("rules", {})
     wpath = next((f for f in kb.files if f.endswith("weights.yaml")), kb.files[0] if kb.files else "weights")
     for rid, meta in sorted(RULES.items()):

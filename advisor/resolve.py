@@ -1,22 +1,61 @@
-"""Disease resolution: curated names first, then typo-tolerant matching, then ICD-10-CM.
+"""Disease resolution (DESIGN.md section 4.2; docs/resolution.md).
 
-``resolve(kb, text)`` returns a :class:`Resolution` or raises :class:`UnknownDisease` (with close
-suggestions) or :class:`AmbiguousDisease` (with the candidates). ``matched_by`` is ``exact``
-(an id or a name), ``synonym`` (a synonym or abbreviation), ``fuzzy`` (a close spelling) or
-``category`` (placed by its ICD-10-CM block and chapter; answered from relatives' evidence).
+``resolve(kb, text)`` returns a :class:`Resolution` or raises :class:`UnknownDisease` (with
+suggestions relevant to the words typed) or :class:`AmbiguousDisease` (with the candidates).
+
+Order: an explicit ICD-10-CM code; a curated id, name, synonym or abbreviation (``exact`` /
+``synonym``); the same names with the words in another order or British spelling
+(``synonym``) or with typos corrected word by word (``fuzzy``); then ICD-10-CM titles,
+inclusion terms and the lay-term thesaurus of ``knowledge/vocabulary.yaml`` through the
+FTS5 index of :mod:`advisor.icd` (``category``, id ``icd10cm:CODE``). A reading that drops or
+replaces a typed word is refused unless the word is only a generic one ("disease") or a typo
+with a single close correction, and then it is said in ``notes``. Ranking of ICD-10-CM
+candidates: every typed word must be present; then fewest extra words (a general code beats
+a more specific one); an ancestor beats its descendants; a category resolves to its
+"unspecified" child. Two candidates that stay tied are an ambiguity.
 """
 
 from __future__ import annotations
 
-import difflib
+import re
+import sqlite3
 from dataclasses import dataclass, field
 
 from .errors import AmbiguousDisease, UnknownDisease
-from .kb import Knowledge, categories_of
+from .kb import Knowledge
 from .text import norm
 
-FUZZY_CUTOFF = 0.84
-SUGGEST_CUTOFF = 0.55
+MAX_CHARS = 300   # a disease name longer than this is not a disease name
+MAX_WORDS = 12    # distinct words
+HARD_CAP = 1_000_000  # characters: refused before any work
+GENERIC = frozenset("disease diseases disorder disorders syndrome condition conditions problem problems "
+                    "illness sickness".split())
+# words of a code that move it to another population, setting or kind of record: a code that
+# adds one of them is never chosen unless the user typed it ("bladder infection" is not
+# "infections of bladder in pregnancy"; "drug addiction" is not "... in family")
+NARROWING = frozenset("pregnancy pregnant childbirth puerperium puerperal maternal fetus fetal newborn "
+                      "neonatal perinatal juvenile congenital gestational family history screening encounter "
+                      "sequela sequelae postprocedural complicating personal".split())
+_LEADING = frozenset(("a", "an", "my", "the"))
+_NUMBERED = frozenset(("type", "grade", "stage", "class", "phase"))
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
+_CODE_RE = re.compile(r"^\s*(?:icd-?10(?:-?cm)?\s*:?\s*)?([A-Za-z][0-9][0-9A-Za-z](?:\.[0-9A-Za-z]{1,4})?)\s*$",
+                      re.I)
+
+
+class InputTooLong(UnknownDisease):
+    """The text is far longer than any disease name: refused at once, without a search."""
+
+    def __init__(self, text: str, words: int, chars: int):
+        self.words = words
+        self.chars = chars
+        super().__init__(text, [])
+
+    def message(self) -> str:
+        head = self.text[:40].replace("\n", " ")
+        return (f"unknown disease: the text given ({head!r}..., {self.chars} characters, {self.words} "
+                f"distinct words) is too long for a disease name; give at most {MAX_WORDS} words "
+                f"and {MAX_CHARS} characters")
 
 
 @dataclass(frozen=True)
@@ -24,41 +63,101 @@ class Resolution:
     text: str
     id: str
     name: str
-    matched_by: str
-    categories: tuple[str, ...] = ()
-    icd10cm: str | None = None
-    relatives: tuple[str, ...] = ()  # ICD route only: curated diseases in the same block
-    icd_block: str = ""
-    icd_chapter: str = ""
-    curated: bool = True
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    matched_by: str  # exact | synonym | fuzzy | category
     organ: str = ""
     processes: tuple[str, ...] = ()
     populations: tuple[str, ...] = ()
+    icd10cm: str | None = None
+    curated: bool = True
+    icd_block: str = ""
+    icd_chapter: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    relatives: tuple[str, ...] = ()  # curated diseases in the same ICD-10-CM block
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return (self.organ, *self.processes)
 
     def as_json(self) -> dict:
         return {"id": self.id, "name": self.name, "matched_by": self.matched_by}
 
 
+# --- the lexicon of one knowledge base ---------------------------------------------------------
+
 @dataclass
-class _Names:
-    exact: dict[str, str]
-    synonym: dict[str, set[str]]
-    abbreviation: dict[str, set[str]]
+class _Lexicon:
+    exact: dict[str, str]                       # norm(id or name) -> disease id
+    synonym: dict[str, set[str]]                # norm(synonym) -> ids
+    abbreviation: dict[str, set[str]]           # norm(abbreviation) -> ids
     source_abbrev: dict[str, str]
-    all_keys: list[str]
+    curated_keys: dict[tuple, set[str]]         # sorted folded tokens -> ids
+    lay: dict[tuple, set[str]]                  # sorted folded tokens -> ICD codes
+    lay_terms: list[tuple[frozenset, str]]      # (tokens, code) for superset matches
+    spellings: list[tuple[str, str]]
+    words: dict[str, int]                       # local words (curated, lay) -> frequency
+    deletes: dict[str, set[str]]                # one deletion of a word or its unstemmed form -> words
+    forms: dict[str, set[str]]                  # word -> itself and its unstemmed forms
 
 
-def _build_names(kb: Knowledge) -> _Names:
+def _fold_with(spellings, tok: str) -> str:
+    from .icd import stem
+
+    for b, a in spellings:
+        if b in tok:
+            tok = tok.replace(b, a)
+    return stem(tok)
+
+
+def _fold_raw(lex: _Lexicon, word: str) -> str:
+    for b, a in lex.spellings:
+        if b in word:
+            word = word.replace(b, a)
+    return word
+
+
+def _tokens_with(spellings, text: str) -> list[str]:
+    from .icd import STOPWORDS
+
+    raw = norm(text).split()
+    while raw and raw[0] in _LEADING:
+        raw = raw[1:]
+    out: list[str] = []
+    for i, t in enumerate(raw):
+        if t in STOPWORDS:
+            continue
+        if i and raw[i - 1] in _NUMBERED and t in _ROMAN:  # type II -> type 2
+            t = _ROMAN[t]
+        f = _fold_with(spellings, t)
+        if f not in out:
+            out.append(f)
+    return out
+
+
+def _build(kb: Knowledge) -> _Lexicon:
+    spellings = sorted(((r["british"].lower(), r["american"].lower()) for r in kb.spellings.values()),
+                       key=lambda p: (-len(p[0]), p[0]))
     exact: dict[str, str] = {}
     synonym: dict[str, set[str]] = {}
     abbrev: dict[str, set[str]] = {}
+    keys: dict[tuple, set[str]] = {}
+    words: dict[str, int] = {}
+
+    def add_key(text, did):
+        toks = _tokens_with(spellings, text)
+        if toks:
+            keys.setdefault(tuple(sorted(toks)), set()).add(did)
+            for t in toks:
+                words[t] = words.get(t, 0) + 1
+
     for did, d in kb.diseases.items():
         exact[norm(did)] = did
         exact[norm(d["name"])] = did
+        add_key(did.replace("-", " "), did)
+        add_key(d["name"], did)
     for did, d in kb.diseases.items():
         for s in d.get("synonyms") or ():
             synonym.setdefault(norm(s), set()).add(did)
+            add_key(s, did)
         for a in d.get("abbreviations") or ():
             abbrev.setdefault(norm(a), set()).add(did)
     src: dict[str, str] = {}
@@ -68,112 +167,195 @@ def _build_names(kb: Knowledge) -> _Names:
             src.setdefault(n, sid)
             if n.endswith(" msc"):
                 src.setdefault(n[:-4], sid)
-    keys = sorted(set(exact) | set(synonym))
-    return _Names(exact, synonym, abbrev, src, keys)
+    lay: dict[tuple, set[str]] = {}
+    lay_terms: list[tuple[frozenset, str]] = []
+    for rec in kb.vocabulary.values():
+        for term in rec["terms"]:
+            toks = _tokens_with(spellings, term)
+            if toks:
+                lay.setdefault(tuple(sorted(toks)), set()).add(rec["icd10cm"])
+                lay_terms.append((frozenset(toks), rec["icd10cm"]))
+                for t in toks:
+                    words[t] = words.get(t, 0) + 1
+    from .icd import stem
+
+    forms: dict[str, set[str]] = {w: {w} for w in words}
+    texts = [did.replace("-", " ") for did in kb.diseases]
+    texts += [d["name"] for d in kb.diseases.values()]
+    texts += [x for d in kb.diseases.values() for x in d.get("synonyms") or ()]
+    texts += [t for r in kb.vocabulary.values() for t in r["terms"]]
+    for text in texts:
+        for w in norm(text).split():
+            for b, a in spellings:
+                w = w.replace(b, a) if b in w else w
+            if stem(w) in forms:
+                forms[stem(w)].add(w)
+    deletes: dict[str, set[str]] = {}
+    for w, fs in forms.items():
+        for f in fs:
+            if len(f) >= 4:
+                for i in range(len(f)):
+                    deletes.setdefault(f[:i] + f[i + 1:], set()).add(w)
+    return _Lexicon(exact, synonym, abbrev, src, keys, lay, sorted(lay_terms, key=lambda x: (sorted(x[0]), x[1])),
+                    spellings, words, deletes, forms)
 
 
-def names(kb: Knowledge) -> _Names:
-    cached = kb.__dict__.get("_names")
+def lexicon(kb: Knowledge) -> _Lexicon:
+    cached = kb.__dict__.get("_lexicon")
     if cached is None:
-        cached = kb.__dict__["_names"] = _build_names(kb)
+        cached = kb.__dict__["_lexicon"] = _build(kb)
     return cached
 
 
-def _candidates(kb: Knowledge, ids) -> list[tuple[str, str]]:
-    return [(i, kb.diseases[i]["name"]) for i in sorted(ids)]
+def query_tokens(kb: Knowledge, text: str) -> list[str]:
+    """The content tokens of ``text`` as the resolver sees them (folded, deduplicated)."""
+    return _tokens_with(lexicon(kb).spellings, text)
 
 
-def suggestions(kb: Knowledge, text: str, n: int = 3) -> list[str]:
-    nm = names(kb)
-    key = norm(text)
-    out: list[str] = []
-    for k in difflib.get_close_matches(key, nm.all_keys, n=12, cutoff=SUGGEST_CUTOFF):
-        for did in sorted({nm.exact[k]} if k in nm.exact else nm.synonym[k]):
-            if did not in out:
-                out.append(did)
-    if len(out) < n and key:
-        for k in nm.all_keys:  # substring hits ("brain injury" -> perinatal-brain-injury)
-            if key in k or (len(k) > 3 and k in key):
-                for did in sorted({nm.exact[k]} if k in nm.exact else nm.synonym[k]):
-                    if did not in out:
-                        out.append(did)
-    return out[:n]
+# --- typo tolerance ------------------------------------------------------------------------
+
+def _osa(a: str, b: str) -> int:
+    """Optimal-string-alignment distance (Levenshtein with adjacent transpositions)."""
+    if a == b:
+        return 0
+    la, lb = len(a), len(b)
+    prev2: list[int] = []
+    prev = list(range(lb + 1))
+    for i in range(1, la + 1):
+        cur = [i] + [0] * lb
+        for j in range(1, lb + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[lb]
 
 
-def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
-    raw = text.strip()
-    key = norm(raw)
-    if not key:
-        raise UnknownDisease(text, [])
-    nm = names(kb)
-    if key in nm.exact:
-        return _curated(kb, raw, nm.exact[key], "exact")
-    hits = set(nm.synonym.get(key, ())) | set(nm.abbreviation.get(key, ()))
-    if len(hits) == 1:
-        return _curated(kb, raw, hits.pop(), "synonym")
-    if len(hits) > 1:
-        note = ""
-        if key in nm.source_abbrev:
-            note = f"{raw!r} is also the MSC source {nm.source_abbrev[key]}"
-        raise AmbiguousDisease(raw, _candidates(kb, hits), note)
-    if key in nm.source_abbrev:
-        raise UnknownDisease(raw, suggestions(kb, raw) or [])
-    scored = sorted(
-        ((difflib.SequenceMatcher(None, key, k).ratio(), k) for k in nm.all_keys
-         if abs(len(k) - len(key)) <= max(3, len(key) // 3)),
-        key=lambda x: (-x[0], x[1]),
-    )
-    if scored and scored[0][0] >= FUZZY_CUTOFF:
-        best = scored[0][0]
-        top = {did for r, k in scored if r >= best - 0.02
-               for did in ({nm.exact[k]} if k in nm.exact else nm.synonym[k])}
-        if len(top) == 1:
-            return _curated(kb, raw, top.pop(), "fuzzy")
-        raise AmbiguousDisease(raw, _candidates(kb, top))
-    if use_icd:
-        res = _by_icd(kb, raw)
-        if res is not None:
-            return res
-    raise UnknownDisease(raw, suggestions(kb, raw))
+def _allowed(word: str) -> int:
+    return 0 if len(word) < 4 else 1 if len(word) <= 6 else 2
 
 
-def _curated(kb: Knowledge, text: str, did: str, how: str) -> Resolution:
-    d = kb.diseases[did]
-    return Resolution(text, did, d["name"], how, tuple(categories_of(d)), d.get("icd10cm"),
-                      organ=d["organ"], processes=tuple(d["processes"]), populations=tuple(d.get("populations") or ()))
+def _corrections(lex: _Lexicon, idx, word: str, n: int = 3, typed: str = "") -> list[str]:
+    """Known words close to ``word`` (or to the word as typed), closest and most frequent first."""
+    queries = sorted({word, typed} - {""})
+    limit = max(_allowed(q) for q in queries)
+    if not limit:
+        return []
+    keys = {k for q in queries for k in [q, *(q[:i] + q[i + 1:] for i in range(len(q)))]}
+    cands: dict[str, tuple[int, int]] = {}
+
+    def consider(w, forms, freq):
+        d = min(_osa(q, f) for q in queries for f in forms)
+        if d <= limit:
+            old = cands.get(w)
+            cands[w] = min(old, (d, -freq)) if old else (d, -freq)
+
+    for k in sorted(keys):
+        for w in sorted(lex.deletes.get(k, ())):
+            consider(w, lex.forms[w], 1000 * lex.words[w])
+        if k in lex.words:
+            consider(k, lex.forms[k], 1000 * lex.words[k])
+    if idx is not None:
+        for q in queries:
+            for w, df in idx.near_words(q):
+                consider(w, {w}, df)
+    return [w for w, _ in sorted(cands.items(), key=lambda x: (x[1], x[0]))][:n]
 
 
-def _by_icd(kb: Knowledge, text: str) -> Resolution | None:
+def _correct(lex: _Lexicon, idx, word: str) -> str | None:
+    found = _corrections(lex, idx, word, 1)
+    return found[0] if found else None
+
+
+# --- ICD-10-CM ----------------------------------------------------------------------------
+
+def _index():
     from . import icd
 
-    h = icd.lookup(text)
-    if h is None:
-        return None
-    cats: list[str] = []
-    for cid, cat in sorted(kb.categories.items()):
-        if h.block in (cat.get("icd10cm_blocks") or ()) or _block_within(h.block, cat.get("icd10cm_blocks") or ()):
-            cats.append(cid)
-    if not cats:
-        cats = [cid for cid, cat in sorted(kb.categories.items())
-                if h.chapter in (cat.get("icd10cm_chapters") or ())]
-    if not cats:
-        return None
-    relatives = []
-    for did, d in sorted(kb.diseases.items()):
-        code = d.get("icd10cm")
-        if code:
-            other = icd.hit(code)
-            if other and other.block == h.block:
-                relatives.append(did)
-    organs = [c for c in cats if kb.categories[c]["kind"] == "organ-system"]
-    procs = tuple(c for c in cats if kb.categories[c]["kind"] == "process")
-    return Resolution(text, f"icd10cm:{h.code}", h.description, "category", tuple(cats), h.code,
-                      tuple(relatives), h.block, h.chapter, curated=False,
-                      organ=organs[0] if organs else "systemic", processes=procs)
+    return icd.index()
 
 
-def _block_within(block: str, ranges) -> bool:
-    """True when block 'G20-G26' lies inside one of the ranges ('G00-G99')."""
+def _known(lex: _Lexicon, idx, word: str) -> bool:
+    return word in lex.words or (idx is not None and idx.has_word(word))
+
+
+def _default_child(idx, code: str) -> str:
+    """Walk down to the child that is the same disease "unspecified" (I50 -> I50.9)."""
+    from .icd import FILLERS, key_tokens
+
+    for _ in range(4):
+        ptoks = set(key_tokens(idx.title(code)))
+        picks = []
+        for child, title in idx.children(code):
+            ctoks = set(key_tokens(title))
+            if ptoks <= ctoks and ctoks - ptoks <= FILLERS and ("unspecified" in ctoks or ctoks == ptoks):
+                picks.append(child)
+        if len(picks) != 1:
+            break
+        code = picks[0]
+    return code
+
+
+def _extra_weight(extra) -> float:
+    from .icd import FILLERS
+
+    return sum(0.0 if t in FILLERS else 0.5 if t in GENERIC else 3.0 if t in NARROWING else 1.0
+               for t in extra)
+
+
+def _icd_candidates(lex: _Lexicon, idx, toks: list[str]) -> list[tuple]:
+    """(extra weight, kind rank, depth, code) for every term holding all the tokens."""
+    want = set(toks)
+    out: list[tuple] = []
+    for ttoks, code in lex.lay_terms:
+        if want <= ttoks:
+            r = idx.row(code)
+            if r is not None:  # the thesaurus is the project's own choice: it wins a tie
+                out.append((_extra_weight(ttoks - want), -1, r[5], code))
+    try:
+        rows = idx.search(toks)
+    except sqlite3.Error:
+        rows = []
+    for _rowid, code, kind, ttoks, nos, _n, depth, _rank in rows:
+        extra = set(ttoks.split()) - want
+        krank = 0 if kind == "title" or nos else 1
+        out.append((_extra_weight(extra), krank, depth, code))
+    return sorted(set(out))
+
+
+def _pick_icd(lex: _Lexicon, idx, text: str, toks: list[str]) -> tuple[str | None, float]:
+    """The code for ``toks`` and how many words it adds; (None, inf) when none is acceptable."""
+    if all(t in GENERIC for t in toks) or max(len(t) for t in toks) < 3:
+        return None, float("inf")  # "disease", "I": no disease named
+    cands = _icd_candidates(lex, idx, toks)
+    if not cands:
+        return None, float("inf")
+    best = cands[0][0]
+    # a code that adds a word the user did not type narrows the meaning: only when the words
+    # already name something specific (two or more words), and never by more than two words;
+    # a single word with a few equally good narrower readings is an ambiguity
+    narrow = best >= 3 or (best >= 1 and len(toks) < 2)
+    tied = [c for c in cands if c[0] == best]
+    codes = sorted({c[3] for c in tied})[:80]
+    anc = {c: set(idx.ancestors(c)) for c in codes}
+    top = [c for c in codes if not (anc[c] & set(codes))]  # an ancestor beats its descendants
+    for rank in (-1, 0):
+        if len(top) > 1:
+            strong = [c for c in top if any(t[3] == c and t[1] <= rank for t in tied)]
+            if len(strong) == 1:
+                top = strong
+    if narrow and not 2 <= len(top) <= 6:
+        return None, float("inf")
+    if len(top) > 1:
+        shown = [(f"icd10cm:{_default_child(idx, c)}", idx.title(_default_child(idx, c))) for c in top[:6]]
+        raise AmbiguousDisease(text, sorted(set(shown)))
+    return _default_child(idx, top[0]), best
+
+
+def _in_block(block: str, ranges) -> bool:
+    if block in ranges:
+        return True
     if "-" not in block:
         return False
     lo, hi = block.split("-", 1)
@@ -183,3 +365,335 @@ def _block_within(block: str, ranges) -> bool:
             if a <= lo and hi <= b:
                 return True
     return False
+
+
+def _code_match(code: str, prefix: str) -> bool:
+    return code == prefix or code.startswith(prefix if "." in prefix else prefix + ".")
+
+
+def icd_profile(kb: Knowledge, code: str, block: str, chapter: str) -> tuple[str, tuple, tuple]:
+    """Organ system, processes and populations of an ICD-10-CM code (knowledge/vocabulary.yaml)."""
+    by_code, by_block, by_chapter = [], [], []
+    for rid in sorted(kb.icd_mappings):
+        m = kb.icd_mappings[rid]
+        hits = [p for p in m.get("codes") or () if _code_match(code, p)]
+        if hits:
+            by_code.append((max(len(p) for p in hits), m))
+        if _in_block(block, m.get("blocks") or ()):
+            by_block.append(m)
+        if chapter in (m.get("chapters") or ()):
+            by_chapter.append(m)
+    by_code = [m for _, m in sorted(by_code, key=lambda x: -x[0])]
+    cat_block = [cid for cid, c in kb.categories.items()
+                 if c["kind"] == "organ-system" and _in_block(block, c.get("icd10cm_blocks") or ())]
+    cat_chapter = [cid for cid, c in kb.categories.items()
+                   if c["kind"] == "organ-system" and chapter in (c.get("icd10cm_chapters") or ())]
+    organ = next((m["organ"] for m in by_code + by_block if m.get("organ")), None)
+    organ = organ or (cat_block[0] if cat_block else None)
+    organ = organ or next((m["organ"] for m in by_chapter if m.get("organ")), None)
+    organ = organ or (cat_chapter[0] if cat_chapter else "systemic")
+    processes: tuple = ()
+    for group in (by_code, by_block, by_chapter):
+        found = [p for m in group for p in m.get("processes") or ()]
+        if found:
+            processes = tuple(dict.fromkeys(found))
+            break
+    if not processes:
+        processes = tuple(cid for cid, c in kb.categories.items() if c["kind"] == "process" and (
+            _in_block(block, c.get("icd10cm_blocks") or ()) or chapter in (c.get("icd10cm_chapters") or ())))
+    pops = tuple(p for p in ("neonate", "child", "adult", "elderly", "female", "male")
+                 if any(p in (m.get("populations") or ()) for m in by_code + by_block + by_chapter))
+    return organ, processes, pops
+
+
+def _curated_by_code(kb: Knowledge) -> dict[str, list[str]]:
+    cached = kb.__dict__.get("_curated_by_code")
+    if cached is None:
+        cached = {}
+        for did in sorted(kb.diseases):
+            code = kb.diseases[did].get("icd10cm")
+            if code:
+                cached.setdefault(code, []).append(did)
+        kb.__dict__["_curated_by_code"] = cached
+    return cached
+
+
+def _relatives(kb: Knowledge, idx, block: str) -> tuple[str, ...]:
+    cached = kb.__dict__.get("_curated_blocks")
+    if cached is None:
+        cached = {}
+        for did in sorted(kb.diseases):
+            code = kb.diseases[did].get("icd10cm")
+            r = idx.row(code) if code else None
+            if r is not None:
+                cached.setdefault(r[3], []).append(did)
+        kb.__dict__["_curated_blocks"] = cached
+    return tuple(cached.get(block, ()))
+
+
+def _icd_resolution(kb: Knowledge, idx, text: str, code: str, notes: list[str],
+                    how: str = "category") -> Resolution:
+    r = idx.row(code)
+    title, block, chapter = r[1], r[3], r[4]
+    organ, processes, pops = icd_profile(kb, code, block, chapter)
+    return Resolution(text=text, id=f"icd10cm:{code}", name=title, matched_by=how, organ=organ,
+                      processes=processes, populations=pops, icd10cm=code, curated=False,
+                      icd_block=block, icd_chapter=chapter, notes=tuple(notes),
+                      relatives=_relatives(kb, idx, block))
+
+
+def _curated(kb: Knowledge, text: str, did: str, how: str, notes=()) -> Resolution:
+    d = kb.diseases[did]
+    block = chapter = ""
+    rel: tuple[str, ...] = ()
+    return Resolution(text=text, id=did, name=d["name"], matched_by=how, organ=d["organ"],
+                      processes=tuple(d.get("processes") or ()), populations=tuple(d.get("populations") or ()),
+                      icd10cm=d.get("icd10cm"), curated=True, icd_block=block, icd_chapter=chapter,
+                      notes=tuple(notes), relatives=rel)
+
+
+def _candidates(kb: Knowledge, ids) -> list[tuple[str, str]]:
+    return [(i, kb.diseases[i]["name"]) for i in sorted(ids)]
+
+
+# --- suggestions ------------------------------------------------------------------------------
+
+def suggestions(kb: Knowledge, text: str, n: int = 5, *, use_icd: bool = True) -> list[str]:
+    """Curated ids, then ICD-10-CM codes, that share words with ``text`` (not mere spelling)."""
+    lex = lexicon(kb)
+    idx = _safe_index() if use_icd else None
+    toks = []
+    for t in _tokens_with(lex.spellings, text)[:MAX_WORDS]:
+        if t in GENERIC or len(t) < 2:
+            continue
+        if not _known(lex, idx, t):
+            t = _correct(lex, idx, t) or t
+        toks.append(t)
+    if not toks:
+        return []
+    want = set(toks)
+    scored: list[tuple] = []
+    for key, dids in lex.curated_keys.items():
+        overlap = len(want & set(key))
+        if overlap:
+            for did in dids:
+                scored.append((-overlap, 0, len(key), 0.0, did))
+    if idx is not None:
+        try:
+            rows = idx.any_words(sorted(want))
+        except sqlite3.Error:
+            rows = []
+        for r in rows:
+            overlap = len(want & set(r[3].split()))
+            scored.append((-overlap, 1, r[5], r[7], r[1]))
+    out: list[str] = []
+    for *_, item in sorted(scored):
+        label = item if item in kb.diseases else f"icd10cm:{_default_child(idx, item)}"
+        if label not in out:
+            out.append(label)
+        if len(out) >= n:
+            break
+    return out[:n]
+
+
+def _safe_index():
+    try:
+        return _index()
+    except (OSError, sqlite3.Error, ImportError):  # no ICD-10-CM: curated names still resolve
+        return None
+
+
+# --- resolve ------------------------------------------------------------------------------
+
+def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
+    if not isinstance(text, str):
+        raise UnknownDisease(repr(text), [])
+    raw = text.strip()
+    if len(raw) > HARD_CAP:  # not even read
+        raise InputTooLong(raw, len(set(raw[:HARD_CAP].split())), len(text))
+    lex = lexicon(kb)
+    notes: list[str] = []
+    words = norm(raw).split()
+    distinct = list(dict.fromkeys(words))
+    if len(distinct) > MAX_WORDS or len(" ".join(distinct)) > MAX_CHARS:
+        raise InputTooLong(raw, len(distinct), len(text))
+    if len(words) != len(distinct):
+        words = distinct
+        notes.append("ignored repeated words")
+    key = " ".join(words)
+    if not key:
+        raise UnknownDisease(raw, [])
+
+    idx = _safe_index() if use_icd else None
+    m = _CODE_RE.match(raw)
+    if m and idx is not None:
+        code = m.group(1).upper()
+        if len(code) > 3 and "." not in code:
+            code = code[:3] + "." + code[3:]
+        r = idx.row(code)
+        if r is not None and not r[7]:
+            return _icd_resolution(kb, idx, raw, code, notes)
+    if raw.lower().startswith("icd10cm:"):
+        raise UnknownDisease(raw, [])
+
+    # curated names, as typed
+    if key in lex.exact:
+        return _curated(kb, raw, lex.exact[key], "exact", notes)
+    hits = set(lex.synonym.get(key, ())) | set(lex.abbreviation.get(key, ()))
+    if len(hits) == 1:
+        return _curated(kb, raw, hits.pop(), "synonym", notes)
+    if len(hits) > 1:
+        note = ""
+        if key in lex.source_abbrev:
+            note = f"{raw!r} is also the MSC source {lex.source_abbrev[key]}"
+        raise AmbiguousDisease(raw, _candidates(kb, hits), note)
+    if key in lex.source_abbrev:
+        raise UnknownDisease(raw, [])
+
+    toks = _tokens_with(lex.spellings, key)
+    if not toks:
+        raise UnknownDisease(raw, [])
+    # curated names in another word order or spelling
+    hit = _curated_key(kb, raw, lex, toks, "synonym", notes)
+    if hit is not None:
+        return hit
+    # typos and words nobody uses in a disease name
+    typed = {_fold_with(lex.spellings, w): w for w in reversed(words)}
+    fixed: list[str] = []
+    options: dict[str, list[str]] = {}
+    changed = False
+    for t in toks:
+        if _known(lex, idx, t):
+            fixed.append(t)
+            continue
+        found = _corrections(lex, idx, t, typed=_fold_raw(lex, typed.get(t, "")))
+        if found:
+            options[t] = found
+            if found[0] not in fixed:
+                fixed.append(found[0])
+            changed = True
+        elif t in GENERIC:
+            notes.append(f"ignored the word {typed.get(t, t)!r}")
+            changed = True
+        else:
+            raise UnknownDisease(raw, suggestions(kb, raw, use_icd=use_icd))
+    if not fixed:
+        raise UnknownDisease(raw, [])
+    if options:
+        # a curated name reachable through any of the close corrections wins ("diabetis":
+        # "diabetic" is one edit away, but only "diabetes" names a disease)
+        for choice in _choices(toks, options, fixed):
+            ids = lex.curated_keys.get(tuple(sorted(set(choice))))
+            if ids:
+                fixed = list(dict.fromkeys(choice))
+                break
+        for t in toks:
+            if t in options:
+                c = next(c for c in options[t] if c in fixed)
+                shown = typed.get(t, t)
+                c = min(lex.forms.get(c, {c}), key=lambda f: (_osa(shown, f), f))
+                notes.append(f"read {shown!r} as {c!r}")
+    if changed:
+        hit = _curated_key(kb, raw, lex, fixed, "fuzzy", notes)
+        if hit is not None:
+            return hit
+    if idx is None:
+        raise UnknownDisease(raw, suggestions(kb, raw, use_icd=False))
+    try:
+        try:
+            code, extra = _pick_icd(lex, idx, raw, fixed)
+            pending = None
+        except AmbiguousDisease as exc:
+            code, extra, pending = None, float("inf"), exc
+        generic = [t for t in fixed if t in GENERIC]
+        if extra > 0 and generic and len(generic) < len(fixed):
+            # "heart failure disease": when the typed words name no code exactly but the words
+            # without the generic one do, take that and say the generic word was left out
+            try:
+                bare, bare_extra = _pick_icd(lex, idx, raw, [t for t in fixed if t not in GENERIC])
+            except AmbiguousDisease:
+                bare, bare_extra = None, float("inf")
+            if bare is not None and bare_extra == 0:
+                code, pending = bare, None
+                notes.extend(f"ignored the word {typed.get(t, t)!r}" for t in generic)
+                changed = True
+        if pending is not None:
+            raise pending
+    except sqlite3.Error:
+        code = None
+    if code is None:
+        raise UnknownDisease(raw, suggestions(kb, raw))
+    title = idx.title(code)
+    if norm(title) != key:
+        notes.append(f"matched {raw!r} to {code} {title}")
+    # the code of exactly one curated disease, and the words typed name it (all the words of
+    # its name or of a synonym are among them): the curated disease, said in the notes
+    curated = [did for did in _curated_by_code(kb).get(code, [])
+               if not kb.diseases[did].get("note") and _names_within(kb, lex, did, set(fixed))]
+    if len(curated) == 1:
+        d = kb.diseases[curated[0]]
+        notes.append(f"the reviews name it {d['name']!r} ({curated[0]})")
+        return _curated(kb, raw, curated[0], "fuzzy" if changed else "synonym", notes)
+    return _icd_resolution(kb, idx, raw, code, notes)
+
+
+def _choices(toks: list[str], options: dict[str, list[str]], kept: list[str], limit: int = 27):
+    """Token lists with each corrected word replaced by one of its options, best first."""
+    import itertools
+
+    slots = [options[t] if t in options else [t] for t in toks if t in options or t in kept]
+    return itertools.islice(itertools.product(*slots), limit)
+
+
+def _names_within(kb: Knowledge, lex: _Lexicon, did: str, toks: set[str]) -> bool:
+    d = kb.diseases[did]
+    for name in [d["name"], *(d.get("synonyms") or ())]:
+        mine = set(_tokens_with(lex.spellings, name))
+        if mine and mine <= toks:
+            return True
+    return False
+
+
+def _curated_key(kb, raw, lex, toks, how, notes) -> Resolution | None:
+    ids = lex.curated_keys.get(tuple(sorted(toks)))
+    if not ids:
+        return None
+    if len(ids) > 1:
+        raise AmbiguousDisease(raw, _candidates(kb, ids))
+    did = next(iter(ids))
+    name = kb.diseases[did]["name"]
+    return _curated(kb, raw, did, how, [*notes, f"matched {raw!r} to {name} ({did})"])
+
+
+def deep_check_vocabulary(kb: Knowledge) -> list:
+    """ICD-10-CM checks of knowledge/vocabulary.yaml (needs the index): every thesaurus code is
+    a code (not a chapter or block); every mapping names real chapters, blocks and codes."""
+    from .errors import SchemaProblem
+    from .kb import _mark_of
+
+    idx = _index()
+    problems = []
+    for rid, rec in sorted(kb.vocabulary.items()):
+        r = idx.row(rec["icd10cm"])
+        if r is None or r[7]:
+            loc = kb.where[("vocabulary", rid)]
+            line, col = _mark_of(rec, "icd10cm")
+            problems.append(SchemaProblem(loc.path, line, col, "icd10cm",
+                                          f"{rec['icd10cm']!r} is not an ICD-10-CM code"))
+    for rid, rec in sorted(kb.icd_mappings.items()):
+        for fld in ("chapters", "blocks", "codes"):
+            for code in rec.get(fld) or ():
+                r = idx.row(code)
+                ok = r is not None and (fld == "codes" or r[7] or r[3] == code)
+                if ok and fld == "chapters":
+                    ok = r[4] == code
+                if not ok:
+                    loc = kb.where[("icd_mappings", rid)]
+                    line, col = _mark_of(rec, fld)
+                    problems.append(SchemaProblem(loc.path, line, col, fld,
+                                                  f"{code!r} is not an ICD-10-CM {fld[:-1]}"))
+    return problems
+
+
+__all__ = ["deep_check_vocabulary", "Resolution", "resolve", "suggestions", "icd_profile", "InputTooLong", "MAX_WORDS", "MAX_CHARS",
+           "query_tokens"]

@@ -115,6 +115,19 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "process": F("nullable-id", False, ref="categories"),
         "text": F("str"), "cites": F("cites"), "note": F("str", False),
     },
+    # disease resolution (knowledge/vocabulary.yaml; docs/resolution.md)
+    "vocabulary": {
+        "id": F("id"), "terms": F("strlist"), "icd10cm": F("str"), "note": F("str", False),
+    },
+    "spellings": {
+        "id": F("id"), "british": F("str"), "american": F("str"), "note": F("str", False),
+    },
+    "icd_mappings": {
+        "id": F("id"), "chapters": F("strlist", False), "blocks": F("strlist", False),
+        "codes": F("strlist", False), "organ": F("nullable-id", False, ref="categories"),
+        "processes": F("idlist", False, ref="categories"),
+        "populations": F("enumlist", False, enum=POPULATIONS), "note": F("str", False),
+    },
 }
 
 # Which field holds the identity of a record in each section.
