@@ -9,11 +9,12 @@ once and read everywhere.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import yaml
 
 HERE = Path(__file__).resolve().parent
 RULES_FILE = HERE / "rules.yaml"
@@ -333,17 +334,40 @@ def parse(doc, origin: str = str(RULES_FILE)) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-def _read(path: Path):
-    with path.open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+def _yaml(data: bytes):
+    import yaml  # only when the JSON copy below is missing or stale
+
+    return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+
+
+def _read(path: Path, check):
+    """The declarations of ``path``, read through a JSON copy in the user cache keyed by the file's hash
+    (so a plain run does not import PyYAML); ``check`` validates whatever was read, and a copy that does
+    not validate is read again from the YAML. Never trusted blindly, never required."""
+    data = path.read_bytes()
+    base = os.environ.get("MSC_EV_CACHE") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    copy = Path(base) / "msc-ev" / f"{path.stem}-{hashlib.sha256(data).hexdigest()[:20]}.json"
+    try:
+        return check(json.loads(copy.read_text(encoding="utf-8")))
+    except (OSError, ValueError, DeclarationError):
+        pass
+    doc = _yaml(data)
+    out = check(doc)
+    try:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        tmp = copy.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(doc), encoding="utf-8")
+        os.replace(tmp, copy)
+    except OSError:
+        pass  # a read-only cache: read the YAML every time
+    return out
 
 
 def load_rules() -> tuple[Rule, ...]:
-    return parse(_read(RULES_FILE))
+    return _read(RULES_FILE, parse)
 
 
-def load_tiers() -> dict[str, dict[str, int]]:
-    doc = _read(HIERARCHY_FILE)
+def _tiers(doc) -> dict[str, dict[str, int]]:
     tiers = doc.get("tiers") if isinstance(doc, dict) else None
     if not isinstance(tiers, dict) or set(tiers) != {"direct", "related", "indirect"}:
         raise DeclarationError(f"{HIERARCHY_FILE}: 'tiers' must map direct, related and indirect to model tiers")
@@ -351,3 +375,7 @@ def load_tiers() -> dict[str, dict[str, int]]:
         if not isinstance(table, dict) or not all(isinstance(v, int) and 1 <= v <= 4 for v in table.values()):
             raise DeclarationError(f"{HIERARCHY_FILE}: tiers.{basis} must map models to tiers 1-4")
     return tiers
+
+
+def load_tiers() -> dict[str, dict[str, int]]:
+    return _read(HIERARCHY_FILE, _tiers)

@@ -92,7 +92,7 @@ CASES = {
                    "{f}:3:5: weights.model.in-vitro: must be a number from 0 to 1, got 1.5"),
     "unknown-section": ("evidenc:\n  - id: extra-1\n",
                         "{f}:1:1: evidenc: unknown section (known: references, evidence, trials, diseases, "
-                        "categories, sources, routes, engineering, comparisons, weights)"),
+                        "categories, sources, routes, engineering, comparisons, vocabulary, spellings, icd_mappings, weights)"),
     "bad-icd": (DIS.format(organ="    organ: skin\n", processes="    processes: [fibrosis]\n").replace("icd10cm: null", "icd10cm: Q99.99"),
                 "{f}:7:5: icd10cm: 'Q99.99' is not an ICD-10-CM code"),
 }
@@ -102,7 +102,7 @@ def test_shipped_knowledge_passes_every_check(kb):
     assert kbtools.deep_check(kb) == []
     result = runner.invoke(cli.app, ["kb", "check"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("ok: 11 files, 85 diseases, 119 evidence items, ")
+    assert result.stdout.startswith("ok: 12 files, 85 diseases, 119 evidence items, ")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

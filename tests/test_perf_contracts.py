@@ -275,12 +275,12 @@ def test_a_missing_knowledge_directory_is_reported_from_source(cache, tmp_path):
 
 def test_memoised_attributes_are_not_written_into_the_cache(cache):
     kb = advisor.load_kb()
-    advisor.resolve(kb, "osteoarthritis")  # memoises a name index on the Knowledge
-    assert "_names" in kb.__dict__
+    advisor.consult(kb, "osteoarthritis")  # memoises the consultation index on the Knowledge
+    assert "_consult_index" in kb.__dict__
     shutil.rmtree(cache)
     blob = kbcache.encode(kbcache.key()[0], kb, list(kb.files))
     shown, state = kbcache.decode(kbcache.key()[0], blob)
-    assert "_names" not in state
+    assert "_consult_index" not in state
     assert sorted(state) == sorted(f.name for f in fields(K.Knowledge))
 
 

@@ -175,7 +175,7 @@ TABLE = [
     ("type 1 diabetes", ["type-1-diabetes"]),
     ("type II diabetes", ["type-2-diabetes"]),
     ("diabetes", ["diabetes-mellitus"]),
-    ("asthma", ["allergic-asthma", "J45"]),
+    ("asthma", ["asthma", "allergic-asthma", "J45"]),
     ("acute respiratory distress syndrome", ["J80"]),
     ("ARDS", ["J80"]),
     ("pulmonary hypertension", ["I27"]),
@@ -306,7 +306,7 @@ def test_suggestions_follow_the_words_typed(kb):
     # the issue: "erectile dysfunction" once suggested stroke and cartilage-defect
     with pytest.raises(advisor.UnknownDisease) as exc:
         advisor.resolve(kb, "brain damage of the newborn baby")
-    assert exc.value.suggestions[0] == "perinatal-brain-injury"
+    assert exc.value.suggestions[:2] == ["brain-injury", "perinatal-brain-injury"]
     with pytest.raises(advisor.UnknownDisease) as exc:
         advisor.resolve(kb, "kidney problems")
     assert exc.value.suggestions[:2] == ["kidney-injury", "renal-ischemia-reperfusion-injury"]
