@@ -61,9 +61,15 @@ def register(app, knowledge, fail, out):
         standard error.
         """
         from . import batch as B
+        from .batch_pool import PoolError
+        from .limits import check_constraint_values
 
-        base = constraints(exclude_source, route, clinical_only, population)
         try:
+            check_constraint_values("--exclude-source", exclude_source)
+            check_constraint_values("--route", route)
+            check_constraint_values("--population", [population] if population else [])
+            base = constraints(tuple(dict.fromkeys(exclude_source)), tuple(dict.fromkeys(route)), clinical_only,
+                               population)
             items, carried = B.read_input(input, input_format.value if input_format else None)
             kb = knowledge()
             outcome = B.run(kb, items, carried, base=base, top=top, jobs=jobs, fmt=fmt.value, output=output,
@@ -71,10 +77,15 @@ def register(app, knowledge, fail, out):
                             notice=lambda m: typer.echo(f"msc-ev: {m}", err=True))
         except AdvisorError as exc:
             fail(exc)
-        except KeyboardInterrupt:
+        except PoolError as exc:
+            typer.echo(f"msc-ev: {exc}", err=True)
+            raise typer.Exit(2)
+        except KeyboardInterrupt as exc:
+            code = getattr(exc, "exit_code", 130)
+            what = "terminated" if code == 143 else "interrupted"
             where = f"; finished rows are in {B.journal_path(output)}: run again with --resume" if output else ""
-            typer.echo(f"msc-ev: interrupted{where}", err=True)
-            raise typer.Exit(130)
+            typer.echo(f"msc-ev: {what}{where}", err=True)
+            raise typer.Exit(code)
         typer.echo(B.summary_line(outcome.counts, outcome.elapsed, outcome.resumed), err=True)
         raise typer.Exit(1 if outcome.failed else 0)
 

@@ -18,6 +18,7 @@ MAX_KB_FILE_BYTES = 4 * 1024 * 1024  # one knowledge YAML file (shipped ones are
 MAX_LINE_CHARS = 16_384  # one physical line of a batch text/CSV/TSV input
 MAX_ROW_CHARS = 16_384  # one batch row (a CSV record or a YAML/JSON list item, all cells together)
 MAX_ROWS = 1_000_000  # rows in one batch input
+MAX_COLUMNS = 256  # columns of a batch CSV/TSV input (or distinct keys of its YAML/JSON mappings)
 # --- structure -------------------------------------------------------------------------------
 MAX_DEPTH = 32  # nesting of JSON arrays/objects or YAML collections
 MAX_ALIASES = 100  # YAML alias uses (*name) in one document

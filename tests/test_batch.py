@@ -29,7 +29,7 @@ def brief(rows):
 
 def run_lib(kb, items, carried=(), **kw):
     buf = io.StringIO()
-    outcome = B.run(kb, items, list(carried), stdout=buf, **kw)
+    outcome = B.run(kb, items, list(carried), stdout=buf, collect=True, **kw)
     return outcome, buf.getvalue()
 
 
