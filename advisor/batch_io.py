@@ -213,7 +213,7 @@ def _load_data(text: str, fmt: str, where: str):
 
     check_yaml_events(text, where)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe
     except RecursionError:  # pragma: no cover - the depth check comes first
         raise LimitError(where, "MAX_DEPTH", "nested too deeply") from None
     except yaml.YAMLError as exc:

@@ -182,7 +182,11 @@ def check_yaml_events(text: str, where: str, loader_cls=None) -> None:
                         fail(ev, "MAX_NODES", f"more than {MAX_NODES:,} nodes once aliases are expanded")
             elif isinstance(ev, yaml.DocumentEndEvent):
                 sizes.clear()
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        if "nesting depth" in str(exc):  # libyaml's own guard (1,000 flow levels) fired first
+            m = getattr(exc, "problem_mark", None)
+            loc = f"{where}:{m.line + 1}:{m.column + 1}" if m is not None else where
+            raise LimitError(loc, "MAX_DEPTH", f"nested deeper than {MAX_DEPTH} levels") from None
         return  # the parser proper reports syntax errors with their place
     finally:
         dispose = getattr(loader, "dispose", None)
