@@ -569,3 +569,47 @@ def test_a_worker_that_dies_is_an_error_row_and_the_batch_goes_on(kb, tmp_path):
         (5, "poison", "error"), (6, "multiple sclerosis", "ok"), (7, "knee oa", "ok")]
     assert rows[1]["message"] == "worker process died (SIGABRT) while scoring this row; the batch went on"
     assert outcome.counts == {"rows": 7, "ok": 4, "unknown": 0, "ambiguous": 1, "error": 2}
+
+
+# ------------------------------------------------------------------------------ signals (issue 13)
+
+SLOW_NAMES = ["perinatal brain injury", "multiple sclerosis", "knee oa", "acute kidney injury", "AD",
+              "osteoarthritis", "GVHD", "xyzzy-not-a-disease"]
+
+
+@pytest.mark.parametrize("sig,code,word", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
+def test_signal_ends_workers_quietly_and_the_output_resumes(tmp_path, sig, code, word):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    names = SLOW_NAMES * 25  # 200 rows: seconds of work, so the signal lands mid-run
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(names) + "\n")
+    out = tmp_path / "out.csv"
+    journal = tmp_path / "out.csv.part"
+    cmd = [sys.executable, "-c", "from msc_ev.cli import main; main()", "batch", str(src), "-o", str(out),
+           "--jobs", "2"]
+    env = {**os.environ, "PYTHONWARNINGS": "default"}  # a leaked-semaphore or resource warning would show
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_text().count("\n") >= 3:
+            break
+        time.sleep(0.01)
+    proc.send_signal(getattr(signal, sig))
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert stdout == ""
+    assert stderr == f"msc-ev: {word}; finished rows are in {journal}: run again with --resume\n"
+    assert not out.exists()
+    done = len(B.read_journal(journal))
+    assert 3 <= done < len(names)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "out.csv.part"]
+    res = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.startswith(f"batch: 200 rows: 150 ok, 25 unknown, 25 ambiguous, 0 error ({done} resumed) in ")
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [(int(r["row"]), r["input"]) for r in rows] == list(enumerate(names, 1))
+    assert not journal.exists()
