@@ -62,12 +62,8 @@ def register(app, knowledge, fail, out):
         """
         from . import batch as B
         from .batch_pool import PoolError
-        from .limits import check_constraint_values
 
         try:
-            check_constraint_values("--exclude-source", exclude_source)
-            check_constraint_values("--route", route)
-            check_constraint_values("--population", [population] if population else [])
             base = constraints(tuple(dict.fromkeys(exclude_source)), tuple(dict.fromkeys(route)), clinical_only,
                                population)
             items, carried = B.read_input(input, input_format.value if input_format else None)

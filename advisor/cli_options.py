@@ -22,4 +22,10 @@ POPULATION = typer.Option(None, "--population", metavar="P", help="Patient popul
 
 
 def constraints(exclude_source, route, clinical_only, population) -> Constraints:
+    """The run's constraints; values over the declared limits (advisor/limits.py) raise LimitError (exit 2)."""
+    from .limits import check_constraint_values
+
+    check_constraint_values("--exclude-source", exclude_source)
+    check_constraint_values("--route", route)
+    check_constraint_values("--population", [population] if population else [])
     return Constraints(tuple(exclude_source), tuple(route), clinical_only, population)

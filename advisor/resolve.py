@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .errors import AmbiguousDisease, UnknownDisease
 from .kb import Knowledge, categories_of
+from .limits import check_query
 from .text import norm
 
 FUZZY_CUTOFF = 0.84
@@ -98,6 +99,7 @@ def suggestions(kb: Knowledge, text: str, n: int = 3) -> list[str]:
 
 
 def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
+    check_query(text)  # declared limits (advisor/limits.py): resolution cost grows with the text
     raw = text.strip()
     key = norm(raw)
     if not key:
