@@ -65,10 +65,11 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
 
+# input and output live in batch_io; these names are re-exported for callers of advisor.batch
 from .batch_io import (EXTENSIONS, FIXED, FORMATS, INPUT_FORMATS, STATUSES, FlatRow, InputError, Item, Rows,
                        Writer, column_names, detect_format, flat, header, iter_journal, journal_path, jsonl_line,
                        new_counts, parse_data, parse_table, parse_text, read_input, read_journal, read_previous,
@@ -185,9 +186,6 @@ def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3) -> di
 
 # ------------------------------------------------------------------------------------------
 # running
-
-
-_W: dict = {}
 
 
 def _worker_init(dirs: tuple[str, ...], base: Constraints, top: int, env: dict):
@@ -429,6 +427,8 @@ def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Const
     if keep_bytes is not None:
         kept = {}  # they are read back from the journal, not held
     todo = (it for it in items if it.row not in in_journal and it.row not in kept)
+    if total - resumed <= 1:
+        jobs = 1  # no worker processes for one row
     collected: list[dict] = []
     bar = task = None
     if progress and resumed < total:
