@@ -80,7 +80,19 @@ class _Worker:
     def __init__(self, ctx, init, init_args, score):
         self.conn, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=_worker_main, args=(child, init, init_args, score), daemon=True)
-        self.proc.start()
+        # The child starts with SIGINT ignored (an ignored signal stays ignored across exec, and Python
+        # then installs no KeyboardInterrupt handler): a Ctrl-C to the whole process group during a
+        # worker's start-up (imports) must not print a traceback. The parent ignores SIGINT only
+        # for the moment of the start.
+        try:
+            old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # pragma: no cover - not the main thread
+            old = None
+        try:
+            self.proc.start()
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGINT, old)
         child.close()
         self.inflight: deque = deque()  # (seq, item) sent, no result yet
         self.ready = False

@@ -613,3 +613,28 @@ def test_signal_ends_workers_quietly_and_the_output_resumes(tmp_path, sig, code,
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert [(int(r["row"]), r["input"]) for r in rows] == list(enumerate(names, 1))
     assert not journal.exists()
+
+
+@pytest.mark.parametrize("after", [0.05, 0.1])  # seconds after the journal opens: workers are importing
+def test_ctrl_c_to_the_process_group_while_workers_start_is_quiet(tmp_path, after):
+    """A terminal's Ctrl-C reaches every process of the group, workers still importing included."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(SLOW_NAMES * 10) + "\n")
+    out = tmp_path / "out.csv"
+    journal = tmp_path / "out.csv.part"
+    proc = subprocess.Popen([sys.executable, "-c", "from msc_ev.cli import main; main()", "batch", str(src),
+                             "-o", str(out), "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not journal.exists() and time.monotonic() < deadline:  # the journal opens just before the workers
+        time.sleep(0.002)
+    time.sleep(after)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert stderr == f"msc-ev: interrupted; finished rows are in {journal}: run again with --resume\n"
