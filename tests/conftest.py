@@ -24,7 +24,7 @@ def _icd_cache(tmp_path_factory, monkeypatch):
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile(
-    "ci", derandomize=True, database=None, deadline=None, max_examples=12, print_blob=True,
+    "ci", derandomize=True, database=None, deadline=None, max_examples=15, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.register_profile(
