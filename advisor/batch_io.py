@@ -467,13 +467,15 @@ def temp_path(out_path: str | os.PathLike) -> Path:
 def iter_journal(path: Path) -> Iterator[tuple[int, dict]]:
     """(byte offset after the line, row) for each complete row line; stops at a torn last line."""
     offset = 0
+    longest = 64 * MAX_ROW_CHARS  # a row line is far shorter; a longer "line" is not ours: stop there
     with open(path, "rb") as fh:
-        for raw in fh:
+        while True:
+            raw = fh.readline(longest + 1)
             if not raw.endswith(b"\n"):
                 break
             try:
                 r = json.loads(raw.decode("utf-8"))
-            except ValueError:
+            except (ValueError, RecursionError):
                 break
             if not (isinstance(r, dict) and isinstance(r.get("row"), int) and isinstance(r.get("input"), str)
                     and r.get("status") in STATUSES):

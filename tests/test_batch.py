@@ -638,3 +638,16 @@ def test_ctrl_c_to_the_process_group_while_workers_start_is_quiet(tmp_path, afte
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert stderr == f"msc-ev: interrupted; finished rows are in {journal}: run again with --resume\n"
+
+
+def test_resume_with_a_garbage_journal_rescores_from_the_first_bad_line(kb, tmp_path, counting):
+    items = B.parse_text("knee oa\nAD\n")
+    full = tmp_path / "full.jsonl"
+    B.run(kb, items, [], fmt="jsonl", output=str(full))
+    first = full.read_text().splitlines(keepends=True)[0]
+    target = tmp_path / "out.jsonl"
+    (tmp_path / "out.jsonl.part").write_text(first + "[" * 100_000 + "\n" + "x" * 2_000_000)
+    counting.clear()
+    outcome = B.run(kb, items, [], fmt="jsonl", output=str(target), resume=True)
+    assert counting == ["AD"] and outcome.resumed == 1
+    assert target.read_bytes() == full.read_bytes()
