@@ -61,6 +61,7 @@ the finished rows).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -334,13 +335,13 @@ def _remove_leftover(target: Path, notice) -> None:
             notice(f"removed {tmp.name}, left by an interrupted final write")
 
 
-def _done_from_journal(journal: Path, items: Iterable[Item]) -> tuple[dict[int, dict], int, bool]:
-    """Rows already in the journal, checked against the input: ({row: row}, bytes to keep, sorted)."""
+def _done_from_journal(journal: Path) -> tuple[dict[int, dict], int, bool]:
+    """Rows already in the journal: ({row: {"input": text}}, bytes of complete lines, in row order)."""
     done: dict[int, dict] = {}
     keep = 0
     in_order, last = True, 0
     for offset, r in iter_journal(journal):
-        done[r["row"]] = r
+        done[r["row"]] = {"input": r["input"]}  # only what the check needs: the rows are read again later
         keep = offset
         if r["row"] <= last:
             in_order = False
@@ -412,7 +413,7 @@ def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Const
         _remove_leftover(target, notice)
     if resume:
         if journal.exists():
-            kept, keep_bytes, in_order = _done_from_journal(journal, items)
+            kept, keep_bytes, in_order = _done_from_journal(journal)
             _check_done(kept, items, journal)
         elif target.exists():
             prev = read_previous(target, fmt, carried)
@@ -440,8 +441,9 @@ def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Const
         stop.__enter__()
         if output:
             last = max(in_journal) if in_journal else 0
-            with _open_journal(journal, keep_bytes, output) as jf:
-                for r in results(kb, todo, base, top, jobs, stop.check, worker):
+            with _open_journal(journal, keep_bytes, output) as jf, \
+                    contextlib.closing(results(kb, todo, base, top, jobs, stop.check, worker)) as scored:
+                for r in scored:
                     if r["row"] <= last:
                         in_order = False
                     last = r["row"]
@@ -463,14 +465,15 @@ def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Const
         else:
             w = Writer(fmt, stdout or sys.stdout, carried, base, top)
             w.begin()
-            for r in results(kb, todo, base, top, jobs, stop.check, worker):
-                w.row(r)
-                w.fh.flush()
-                if collect:
-                    collected.append(r)
-                if bar is not None:
-                    bar.advance(task)
-                stop.check()
+            with contextlib.closing(results(kb, todo, base, top, jobs, stop.check, worker)) as scored:
+                for r in scored:
+                    w.row(r)
+                    w.fh.flush()
+                    if collect:
+                        collected.append(r)
+                    if bar is not None:
+                        bar.advance(task)
+                    stop.check()
             w.end()
             counts = w.counts
     finally:
