@@ -111,10 +111,13 @@ line = st.one_of(
 )
 
 
-@given(disease=st.one_of(st.none(), st.sampled_from(DISEASES)), lines=st.lists(line, max_size=6))
-def test_fuzz_ask(disease, lines):
+@given(disease=st.one_of(st.none(), st.sampled_from(DISEASES)),
+       opening=st.sampled_from([[], [""], ["knee oa", ""], ["multiple sclerosis", "exclude bm-msc"], ["AD", "AD", ""]]),
+       lines=st.lists(line, max_size=6))
+def test_fuzz_ask(disease, opening, lines):
+    # the opening answers the first questions (disease, constraints) so that the lines reach the commands
     args = ["ask"] + ([disease] if disease else [])
-    invoke_twice(args, "\n".join(lines) + "\n")
+    invoke_twice(args, "\n".join(opening + lines) + "\n")
 
 
 # ------------------------------------------------------------------------------ batch
