@@ -1,18 +1,18 @@
 """Batch scoring: many diseases in one run, one output row per input row, in input order.
 
-Input (:func:`read_input`): a text file (one disease a line; blank lines and lines starting with
-``#`` are skipped), CSV or TSV with a ``disease`` column, or a YAML / JSON list whose items are
-strings or mappings with a ``disease`` key. The format comes from the extension (``.txt``,
-``.csv``, ``.tsv``, ``.yaml``/``.yml``, ``.json``; anything else is text) or is given
-explicitly; standard input (``-``) is text unless told otherwise. Other columns (mapping keys)
-are carried through to the output. Four of them are per-row constraints:
+This module is the runner; reading the input (within the declared limits) and writing the
+output formats live in :mod:`advisor.batch_io`, the worker processes in :mod:`advisor.batch_pool`.
+
+Four input columns (mapping keys) are per-row constraints:
 
 - ``exclude_source``: source ids separated by ``;``, added to the run-wide ``--exclude-source``;
 - ``route``: route ids separated by ``;``, replacing the run-wide ``--route`` for that row;
 - ``clinical_only``: ``true``/``false`` (also yes/no, 1/0), replacing ``--clinical-only``;
 - ``population``: neonate, child, adult or elderly, replacing ``--population``.
 
-An empty cell leaves the run-wide value. A bad value makes that row ``error``; the run goes on.
+An empty cell leaves the run-wide value; a repeated id counts once. A bad value makes that row
+``error``; the run goes on. So does a disease text over the query limits (``MAX_QUERY_CHARS``,
+``MAX_QUERY_WORDS``).
 
 Output rows (:func:`score_item`) are dicts with ``row`` (1-based position among the input rows),
 ``input``, ``columns`` (the carried-through columns), ``status`` (``ok``, ``unknown``,
@@ -29,198 +29,71 @@ Formats, and where each states the disclaimer (:data:`advisor.DISCLAIMER`):
 - ``json``: one object ``{"rows": [...], "summary": {...}, "constraints": {...}, "top": N,
   "disclaimer": str}``; the summary has the counts per status (no timings: the output of the
   same input is byte-identical whatever ``--jobs``).
-- ``jsonl``: one row object per line, with a ``disclaimer`` field; streamed row by row.
+- ``jsonl``: one row object per line, with a ``disclaimer`` field.
 - ``markdown``: a table, the summary, and the disclaimer before and after.
 
-Nothing is lost (:func:`run`): with an output file, every finished row is appended and flushed to
-a journal, ``FILE.part`` (JSON lines), while the run goes on; only when all rows are done is the
-final file rendered to a temporary file in the same directory and moved over ``FILE`` with
-``os.replace``. A crash or Ctrl-C therefore leaves ``FILE`` as it was (or absent) and the finished
-rows in ``FILE.part``. ``resume=True`` skips the rows found in ``FILE.part`` or, failing that, in
-a complete ``FILE`` (jsonl, json, csv or tsv; markdown cannot be read back and is recomputed).
-The rows already done must match the input (same position, same text), or the run stops.
-Ctrl-C stops the run between two rows (a second Ctrl-C at once): the rule engine swallows
-exceptions raised inside its actions, so an interrupt there must not become a row ``error``.
+Streaming: no list of rows is kept. To standard output every format is written row by row as
+the rows complete (in input order). To a file (``-o FILE``) every finished row is appended and
+flushed to a journal, ``FILE.part`` (JSON lines); when all rows are done the final file is
+rendered from the journal into ``.FILE.tmp`` in the same directory and moved over ``FILE`` with
+``os.replace``. Memory stays flat in the number of rows.
 
-Parallel work (``jobs > 1``) uses worker processes started with ``spawn`` (the rule engine is not
-thread-safe and must not be forked mid-use); each worker loads the knowledge base once and the
-results are consumed in input order, so the output is byte-identical to ``jobs=1``.
+Nothing is lost (:func:`run`): a crash, a kill or Ctrl-C leaves ``FILE`` as it was (or absent)
+and the finished rows in ``FILE.part``. ``resume=True`` skips the rows found in ``FILE.part``
+(a torn last line is cut off and the journal appended to) or, failing that, in a complete
+``FILE`` (jsonl, json, csv or tsv; markdown cannot be read back and is recomputed). The rows
+already done must match the input (same position, same text), or the run stops. A leftover
+``.FILE.tmp`` (a kill during the final write) is removed by the next run, with a notice.
+``-o`` naming a directory or a place that cannot be written is an error before any row is scored.
+
+Signals: SIGINT and SIGTERM stop the run between two rows (the rule engine swallows exceptions
+raised inside its actions, so the handler only sets a flag; a second SIGINT interrupts at once);
+:func:`run` then raises :class:`BatchInterrupted` (a ``KeyboardInterrupt`` carrying the signal)
+and the CLI exits 130 or 143, quietly, with a resumable journal.
+
+Parallel work (``jobs > 1``): :class:`advisor.batch_pool.WorkerPool` (``spawn`` processes,
+each loads the knowledge base once). Results are consumed in input order, so the output is
+byte-identical to ``jobs=1``. A worker that dies while scoring a row makes that row ``error``
+("worker process died (SIGABRT)") and a new worker takes over; the batch goes on. With
+``jobs=1`` rows are scored in this process, where such a crash ends the run (the journal keeps
+the finished rows).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import contextlib
 import os
+import signal
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
 
+# input and output live in batch_io; these names are re-exported for callers of advisor.batch
+from .batch_io import (EXTENSIONS, FIXED, FORMATS, INPUT_FORMATS, STATUSES, FlatRow, InputError, Item, Rows,
+                       Writer, column_names, detect_format, flat, header, iter_journal, journal_path, jsonl_line,
+                       new_counts, parse_data, parse_table, parse_text, read_input, read_journal, read_previous,
+                       row_no, summary_counts, summary_line, temp_path)
 from .consult import AXES, DISCLAIMER, Constraints, check_constraints, consult
 from .errors import AdvisorError, AmbiguousDisease, UnknownDisease, UsageError
 from .kb import Knowledge, load_cached
+from .limits import MAX_CONSTRAINT_CHARS, LimitError, check_constraint_values, check_query, shown
 from .scoring import strongest
 
-STATUSES = ("ok", "unknown", "ambiguous", "error")
-FORMATS = ("csv", "tsv", "json", "jsonl", "markdown")
-INPUT_FORMATS = ("text", "csv", "tsv", "yaml", "json")
-EXTENSIONS = {".txt": "text", ".text": "text", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv",
-              ".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 CONSTRAINT_COLUMNS = ("exclude_source", "route", "clinical_only", "population")
 MAX_CITATIONS = 5
-FIXED = ("status", "disease_id", "disease_name", "matched_by", "level", "sources", "routes",
-         "engineering", "citations", "cautions", "message")
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 
 
-class InputError(UsageError):
-    """The input as a whole cannot be read (exit 2); a bad row is reported in its row instead."""
+class BatchInterrupted(KeyboardInterrupt):
+    """The run stopped on a signal (SIGINT or SIGTERM) between two rows; ``exit_code`` is 128 + signal."""
 
-
-# ------------------------------------------------------------------------------------------
-# input
-
-
-@dataclass
-class Item:
-    row: int
-    text: str
-    columns: dict = field(default_factory=dict)
-    problem: str = ""  # set when the row itself is malformed
-
-
-def detect_format(path: str, explicit: str | None = None) -> str:
-    if explicit:
-        if explicit not in INPUT_FORMATS:
-            raise InputError(f"unknown input format {explicit!r}; use one of {', '.join(INPUT_FORMATS)}")
-        return explicit
-    if path == "-":
-        return "text"
-    return EXTENSIONS.get(Path(path).suffix.lower(), "text")
-
-
-def read_input(path: str, fmt: str | None = None, stdin: TextIO | None = None) -> tuple[list[Item], list[str]]:
-    """Read the rows of ``path`` (``-``: standard input). Return the items and the carried column names."""
-    fmt = detect_format(path, fmt)
-    if path == "-":
-        text = (stdin or sys.stdin).read()
-        where = "standard input"
-    else:
-        try:
-            with open(path, encoding="utf-8-sig", newline="") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise InputError(f"cannot read input {path}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"cannot read input {path}: not UTF-8 text ({exc.reason})") from None
-        where = path
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if fmt == "text":
-        return parse_text(text), []
-    if fmt in ("csv", "tsv"):
-        return parse_table(text, "," if fmt == "csv" else "\t", where)
-    return parse_data(_load_data(text, fmt, where), where)
-
-
-def parse_text(text: str) -> list[Item]:
-    items = []
-    for line in text.splitlines():
-        s = line.strip()
-        if s and not s.startswith("#"):
-            items.append(Item(len(items) + 1, s))
-    return items
-
-
-def parse_table(text: str, delimiter: str, where: str = "input") -> tuple[list[Item], list[str]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError(f"{where}: empty; expected a header line with a 'disease' column") from None
-    except csv.Error as exc:
-        raise InputError(f"{where}: not valid {'CSV' if delimiter == ',' else 'TSV'}: {exc}") from None
-    header = [h.strip() for h in header]
-    lowered = [h.lower() for h in header]
-    if "disease" not in lowered:
-        raise InputError(f"{where}: no 'disease' column (columns: {', '.join(header) or 'none'})")
-    di = lowered.index("disease")
-    carried = [h for i, h in enumerate(header) if i != di]
-    items: list[Item] = []
-    try:
-        for cells in reader:
-            if not any(c.strip() for c in cells):
-                continue  # blank line
-            n = len(items) + 1
-            cols = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header) if i != di}
-            disease = cells[di].strip() if di < len(cells) else ""
-            problem = ""
-            if len(cells) > len(header):
-                problem = f"row has {len(cells)} fields but the header has {len(header)}"
-            elif not disease:
-                problem = "empty 'disease' cell"
-            items.append(Item(n, disease, cols, problem))
-    except csv.Error as exc:
-        raise InputError(f"{where}: line {reader.line_num}: {exc}") from None
-    return items, carried
-
-
-def _load_data(text: str, fmt: str, where: str):
-    if fmt == "json":
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise InputError(f"{where}: not valid JSON: {exc}") from None
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        pos = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InputError(f"{where}: not valid YAML{pos}: {getattr(exc, 'problem', None) or exc}") from None
-
-
-def _plain(v):
-    """A carried value as JSON can hold it."""
-    if v is None or isinstance(v, (str, bool, int, float)):
-        return v
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    return str(v)
-
-
-def parse_data(data, where: str = "input") -> tuple[list[Item], list[str]]:
-    if data is None:
-        data = []
-    if not isinstance(data, list):
-        raise InputError(f"{where}: expected a list of diseases (strings or mappings with a 'disease' key)")
-    items: list[Item] = []
-    carried: list[str] = []
-    for i, x in enumerate(data, 1):
-        if isinstance(x, str):
-            items.append(Item(i, x.strip(), {}, "" if x.strip() else "empty disease"))
-        elif isinstance(x, dict):
-            cols = {str(k): _plain(v) for k, v in x.items() if str(k) != "disease"}
-            for k in cols:
-                if k not in carried:
-                    carried.append(k)
-            d = x.get("disease")
-            if not isinstance(d, str) or not d.strip():
-                items.append(Item(i, "" if d is None else str(d), cols, "item has no 'disease' text"))
-            else:
-                items.append(Item(i, d.strip(), cols))
-        else:
-            items.append(Item(i, "" if x is None else json.dumps(_plain(x)), {},
-                              f"item is a {type(x).__name__}, not a disease name or a mapping"))
-    return items, carried
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + int(signum)
 
 
 # ------------------------------------------------------------------------------------------
@@ -235,15 +108,17 @@ def _ids(value, what: str) -> tuple[str, ...]:
     elif isinstance(value, str):
         vals = [v.strip() for v in value.split(";")]
     else:
-        raise UsageError(f"{what} must be ids separated by ';', got {value!r}")
-    return tuple(v for v in vals if v)
+        raise UsageError(f"{what} must be ids separated by ';', got {shown(value)}")
+    vals = [v for v in vals if v]
+    check_constraint_values(what, vals)
+    return tuple(dict.fromkeys(vals))  # a repeated id counts once
 
 
 def row_constraints(base: Constraints, columns: dict) -> Constraints:
     """The constraints for one row: the run-wide ones with this row's constraint columns applied."""
     exclude = base.exclude_sources
     extra = _ids(columns.get("exclude_source"), "exclude_source")
-    exclude = exclude + tuple(s for s in extra if s not in exclude)
+    exclude = tuple(dict.fromkeys(exclude + extra))
     routes = _ids(columns.get("route"), "route") or base.routes
     clinical = base.clinical_only
     co = columns.get("clinical_only")
@@ -256,11 +131,13 @@ def row_constraints(base: Constraints, columns: dict) -> Constraints:
         elif s in _FALSE:
             clinical = False
         else:
-            raise UsageError(f"clinical_only must be true or false, got {co!r}")
+            raise UsageError(f"clinical_only must be true or false, got {shown(co)}")
     population = base.population
     pop = columns.get("population")
     if pop is not None and str(pop).strip() != "":
         population = str(pop).strip()
+        if len(population) > MAX_CONSTRAINT_CHARS:
+            raise LimitError("population", "MAX_CONSTRAINT_CHARS", f"value {shown(population, 20)} is too long")
     return Constraints(exclude, routes, clinical, population)
 
 
@@ -276,6 +153,7 @@ def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3) -> di
     if item.problem:
         return _blank(item, "error", item.problem)
     try:
+        check_query(item.text, "input")
         cons = row_constraints(base, item.columns)
         adv = consult(kb, item.text, cons)
     except UnknownDisease as exc:
@@ -285,7 +163,7 @@ def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3) -> di
     except AdvisorError as exc:
         return _blank(item, "error", exc.message())
     except Exception as exc:  # a bad row never stops the run
-        return _blank(item, "error", f"internal error: {type(exc).__name__}: {exc}")
+        return _blank(item, "error", f"internal error: {type(exc).__name__}: {str(exc)[:200]}")
     out = _blank(item, "ok", "")
     res = adv.resolution
     out.update(disease_id=res.id, disease_name=res.name, matched_by=res.matched_by)
@@ -308,310 +186,94 @@ def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3) -> di
 
 
 # ------------------------------------------------------------------------------------------
-# writers
-
-
-def _cell(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list):
-        return "; ".join(_cell(x) for x in v)
-    if isinstance(v, dict):
-        return json.dumps(v, ensure_ascii=False, sort_keys=True)
-    return str(v)
-
-
-def _recs_cell(recs: list[dict]) -> str:
-    return "; ".join(f"{r['id']} {r['score']:.3f}" for r in recs)
-
-
-def column_names(carried: list[str]) -> list[tuple[str, str]]:
-    """(output name, carried name) for each carried column; clashing names get an ``input_`` prefix."""
-    taken = {"row", "input", "disclaimer", *FIXED}
-    out = []
-    for c in carried:
-        name = c
-        while name in taken:
-            name = "input_" + name
-        taken.add(name)
-        out.append((name, c))
-    return out
-
-
-def header(carried: list[str]) -> list[str]:
-    return ["row", "input", *(n for n, _ in column_names(carried)), *FIXED, "disclaimer"]
-
-
-class FlatRow(dict):
-    """A row read back from a previous CSV/TSV output: written again exactly as it was."""
-
-
-def flat(row: dict, carried: list[str]) -> dict:
-    if isinstance(row, FlatRow):
-        return row
-    d = {"row": str(row["row"]), "input": row["input"]}
-    for name, c in column_names(carried):
-        d[name] = _cell(row["columns"].get(c))
-    for k in FIXED:
-        v = row[k]
-        d[k] = _recs_cell(v) if k in AXES else _cell(v)
-    d["disclaimer"] = DISCLAIMER
-    return d
-
-
-def _md(v: str) -> str:
-    return v.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-
-
-def summary_counts(rows: Iterable[dict]) -> dict:
-    counts = {"rows": 0, **{s: 0 for s in STATUSES}}
-    for r in rows:
-        counts["rows"] += 1
-        counts[r["status"]] += 1
-    return counts
-
-
-def summary_line(counts: dict, elapsed: float | None = None, resumed: int = 0) -> str:
-    n = counts["rows"]
-    s = f"batch: {n} row{'s' if n != 1 else ''}: " + ", ".join(f"{counts[k]} {k}" for k in STATUSES)
-    if resumed:
-        s += f" ({resumed} resumed)"
-    if elapsed is not None:
-        s += f" in {elapsed:.2f} s"
-    return s
-
-
-class Writer:
-    """Writes rows in order. ``begin``, ``row`` for each row, then ``end`` with every row."""
-
-    def __init__(self, fmt: str, fh: TextIO, carried: list[str], constraints: Constraints, top: int):
-        if fmt not in FORMATS:
-            raise UsageError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
-        self.fmt, self.fh, self.carried, self.constraints, self.top = fmt, fh, carried, constraints, top
-        self._csv = None
-
-    def begin(self):
-        if self.fmt in ("csv", "tsv"):
-            self._csv = csv.DictWriter(self.fh, fieldnames=header(self.carried),
-                                       delimiter="," if self.fmt == "csv" else "\t",
-                                       lineterminator="\n", extrasaction="raise")
-            self._csv.writeheader()
-        elif self.fmt == "markdown":
-            cols = ["row", "input", *(n for n, _ in column_names(self.carried)), "status", "disease",
-                    "matched by", "level", "sources", "routes", "engineering", "key citations", "message"]
-            self.fh.write("# MSC-EV batch advice\n\n")
-            self.fh.write(f"> {DISCLAIMER}\n\n")
-            active = {k: v for k, v in self.constraints.as_json().items() if v}
-            if active:
-                self.fh.write("Constraints: " + ", ".join(f"{k}={_cell(v)}" for k, v in active.items()) + "\n\n")
-            self.fh.write("| " + " | ".join(cols) + " |\n")
-            self.fh.write("|" + "---|" * len(cols) + "\n")
-
-    def row(self, row: dict):
-        if self.fmt in ("csv", "tsv"):
-            self._csv.writerow(flat(row, self.carried))
-        elif self.fmt == "jsonl":
-            self.fh.write(jsonl_line(row))
-        elif self.fmt == "markdown":
-            f = flat(row, self.carried)
-            disease = f"`{f['disease_id']}` {f['disease_name']}" if f["disease_id"] else ""
-            cells = [f["row"], f["input"], *(f[n] for n, _ in column_names(self.carried)), f["status"],
-                     disease, f["matched_by"], f["level"], f["sources"], f["routes"], f["engineering"],
-                     f["citations"], f["message"]]
-            self.fh.write("| " + " | ".join(_md(c) for c in cells) + " |\n")
-
-    def end(self, rows: list[dict]):
-        counts = summary_counts(rows)
-        if self.fmt == "json":
-            obj = {"rows": [_structured(r) for r in rows], "summary": counts,
-                   "constraints": self.constraints.as_json(), "top": self.top, "disclaimer": DISCLAIMER}
-            self.fh.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
-        elif self.fmt == "markdown":
-            self.fh.write("\n" + summary_line(counts).replace("batch: ", "Summary: ", 1) + "\n\n")
-            self.fh.write(f"_{DISCLAIMER}_\n")
-        self.fh.flush()
-
-    def write_all(self, rows: list[dict]):
-        self.begin()
-        for r in rows:
-            self.row(r)
-        self.end(rows)
-
-
-def _structured(row: dict) -> dict:
-    if isinstance(row, FlatRow):  # pragma: no cover - json never resumes from csv
-        raise UsageError("cannot render a CSV row as JSON")
-    return {k: v for k, v in row.items() if k != "disclaimer"}
-
-
-def jsonl_line(row: dict) -> str:
-    d = dict(row)
-    d["disclaimer"] = DISCLAIMER
-    return json.dumps(d, ensure_ascii=False) + "\n"
-
-
-# ------------------------------------------------------------------------------------------
-# resume
-
-
-def journal_path(out_path: str | os.PathLike) -> Path:
-    p = Path(out_path)
-    return p.with_name(p.name + ".part")
-
-
-def read_journal(path: Path) -> list[dict]:
-    """Complete lines of a journal (a half-written last line, from a crash, is dropped)."""
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if not line.endswith("\n"):
-                break
-            try:
-                r = json.loads(line)
-            except ValueError:
-                break
-            if isinstance(r, dict) and isinstance(r.get("row"), int):
-                r.pop("disclaimer", None)
-                rows.append(r)
-    return rows
-
-
-def read_previous(out_path: Path, fmt: str, carried: list[str]) -> list[dict] | None:
-    """Rows of a complete previous output; None when the format cannot be read back."""
-    if fmt == "jsonl":
-        return read_journal(out_path)
-    try:
-        text = out_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--resume: cannot read {out_path}: {exc}") from None
-    if fmt == "json":
-        try:
-            obj = json.loads(text)
-            rows = obj["rows"]
-            assert isinstance(rows, list)
-        except (ValueError, KeyError, TypeError, AssertionError):
-            raise UsageError(f"--resume: {out_path} is not a JSON batch output") from None
-        return rows
-    if fmt in ("csv", "tsv"):
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="," if fmt == "csv" else "\t")
-        if reader.fieldnames != header(carried):
-            raise UsageError(f"--resume: {out_path} has other columns than this run would write")
-        rows = []
-        for d in reader:
-            fr = FlatRow(d)
-            try:
-                fr.row_number = int(d["row"])  # type: ignore[attr-defined]
-            except (TypeError, ValueError):
-                raise UsageError(f"--resume: {out_path}: bad row number {d['row']!r}") from None
-            rows.append(fr)
-        return rows
-    return None
-
-
-def _row_no(r: dict) -> int:
-    return r.row_number if isinstance(r, FlatRow) else r["row"]  # type: ignore[attr-defined]
-
-
-def _check_done(done: list[dict], items: list[Item], where: Path) -> dict[int, dict]:
-    by_row = {it.row: it for it in items}
-    out: dict[int, dict] = {}
-    for r in done:
-        n = _row_no(r)
-        it = by_row.get(n)
-        if it is None or it.text != r["input"]:
-            have = repr(it.text) if it else "missing"
-            raise UsageError(f"--resume: {where} row {n} holds {r['input']!r} but input row {n} is {have}; "
-                             "it is not the output of this input (remove it or run without --resume)")
-        out[n] = r
-    return out
-
-
-# ------------------------------------------------------------------------------------------
 # running
 
 
-_W: dict = {}
-
-
 def _worker_init(dirs: tuple[str, ...], base: Constraints, top: int, env: dict):
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends the pool
     os.environ.update(env)
-    _W["kb"] = load_cached(dirs[0], tuple(dirs[1:]))
-    _W["base"], _W["top"] = base, top
+    return {"kb": load_cached(dirs[0], tuple(dirs[1:])), "base": base, "top": top}
 
 
-def _worker_score(item: Item) -> dict:
-    return score_item(_W["kb"], item, _W["base"], _W["top"])
+def _worker_score(state: dict, item: Item) -> dict:
+    return score_item(state["kb"], item, state["base"], state["top"])
 
 
-def results(kb: Knowledge, items: list[Item], base: Constraints, top: int = 3, jobs: int = 1) -> Iterator[dict]:
+def _died(item: Item, reason: str) -> dict:
+    return _blank(item, "error", f"{reason} while scoring this row; the batch went on")
+
+
+def _raised(item: Item, reason: str) -> dict:
+    return _blank(item, "error", f"internal error: {reason}")
+
+
+# The functions a worker runs: (init, score); a test may swap in its own (module-level) pair.
+WORKER = (_worker_init, _worker_score)
+
+
+def results(kb: Knowledge, items: Iterable[Item], base: Constraints, top: int = 3, jobs: int = 1,
+            check: Callable[[], None] = lambda: None, worker=None) -> Iterator[dict]:
     """Score ``items``; yield the rows in input order (``jobs`` worker processes when > 1)."""
-    if jobs <= 1 or len(items) <= 1:
+    try:
+        n_items = len(items)  # type: ignore[arg-type]
+    except TypeError:
+        n_items = None
+    if jobs <= 1 or (n_items is not None and n_items <= 1):
         for it in items:
             yield score_item(kb, it, base, top)
         return
-    import multiprocessing as mp
+    from .batch_pool import WorkerPool
 
-    ctx = mp.get_context("spawn")
+    init, score = worker or WORKER
     env = {k: v for k, v in os.environ.items() if k.startswith("MSC_EV")}
-    n = min(jobs, len(items))
-    chunk = max(1, min(64, len(items) // (n * 8)))
-    pool = ctx.Pool(n, initializer=_worker_init, initargs=(kb.dirs, base, top, env))
-    try:
-        yield from pool.imap(_worker_score, items, chunksize=chunk)
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
+    n = min(jobs, n_items) if n_items is not None else jobs
+    pool = WorkerPool(n, init, (kb.dirs, base, top, env), score, on_death=_died, on_raise=_raised)
+    yield from pool.map(items, check)
 
 
 class _StopAtRowBoundary:
-    """Ctrl-C during a run stops it between two rows, never inside the rule engine.
+    """SIGINT or SIGTERM during a run stops it between two rows, never inside the rule engine.
 
     durable_rules swallows an exception raised inside a rule action (a KeyboardInterrupt there would
-    come back as an engine error on that row and the run would go on), so the first SIGINT only sets
-    a flag that the row loop checks; a second one interrupts at once.
+    come back as an engine error on that row and the run would go on), so a signal only sets a
+    flag that the row loop checks; a second SIGINT interrupts at once.
     """
 
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
     def __init__(self):
-        self.hit = False
-        self._old = None
+        self.hit: int | None = None
+        self._old: dict = {}
 
     def __enter__(self):
-        import signal
         import threading
 
         if threading.current_thread() is threading.main_thread():
             def handler(signum, frame):
-                if self.hit:
-                    raise KeyboardInterrupt
-                self.hit = True
+                if self.hit is not None and signum == signal.SIGINT:
+                    raise BatchInterrupted(signum)
+                self.hit = signum
 
-            try:
-                self._old = signal.signal(signal.SIGINT, handler)
-            except ValueError:  # pragma: no cover - not the main interpreter
-                self._old = None
+            for s in self.SIGNALS:
+                try:
+                    self._old[s] = signal.signal(s, handler)
+                except (ValueError, OSError):  # pragma: no cover - not the main interpreter
+                    pass
         return self
 
     def check(self):
-        if self.hit:
-            raise KeyboardInterrupt
+        if self.hit is not None:
+            raise BatchInterrupted(self.hit)
 
     def __exit__(self, *exc):
-        import signal
-
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+        for s, old in self._old.items():
+            signal.signal(s, old)
+        self._old = {}
         return False
 
 
 @dataclass
 class Outcome:
-    rows: list[dict]
+    rows: list[dict]  # only when run(..., collect=True); empty otherwise (rows are streamed)
     counts: dict
     resumed: int
     elapsed: float
@@ -631,57 +293,171 @@ def _progress(total: int, done: int):
     return p, task
 
 
-def run(kb: Knowledge, items: list[Item], carried: list[str], *, base: Constraints = Constraints(),
+def _check_output(output: str) -> Path:
+    """Refuse an output that cannot be written, before any row is scored."""
+    shown_out = output if len(output) <= 200 else output[:200] + "..."
+    target = Path(output)
+    if target.is_dir():
+        raise UsageError(f"cannot write {shown_out}: it is a directory; give a file name (-o DIR/out.csv)")
+    out_dir = target.parent
+    if not out_dir.is_dir():
+        raise UsageError(f"cannot write {shown_out}: directory {shown(str(out_dir), 200)} does not exist")
+    if target.exists() and not target.is_file():
+        raise UsageError(f"cannot write {shown_out}: it is not a regular file")
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {shown_out}: directory {shown(str(out_dir), 200)} is not writable")
+    return target
+
+
+def _open_journal(journal: Path, keep_bytes: int | None, output: str):
+    """The journal, opened for appending: cut to ``keep_bytes`` (resume) or emptied (a new run)."""
+    try:
+        if keep_bytes is None:
+            fh = open(journal, "w", encoding="utf-8")
+        else:
+            fh = open(journal, "r+", encoding="utf-8")
+            fh.truncate(keep_bytes)
+            fh.seek(keep_bytes)
+    except OSError as exc:
+        shown_out = output if len(output) <= 200 else output[:200] + "..."
+        raise UsageError(f"cannot write {shown_out}: {exc.strerror or exc} ({journal.name})") from None
+    return fh
+
+
+def _remove_leftover(target: Path, notice) -> None:
+    tmp = temp_path(target)
+    if tmp.exists() or tmp.is_symlink():
+        try:
+            tmp.unlink()
+        except OSError as exc:
+            raise UsageError(f"cannot remove the leftover temporary file {tmp}: {exc.strerror or exc}") from None
+        if notice:
+            notice(f"removed {tmp.name}, left by an interrupted final write")
+
+
+def _done_from_journal(journal: Path) -> tuple[dict[int, dict], int, bool]:
+    """Rows already in the journal: ({row: {"input": text}}, bytes of complete lines, in row order)."""
+    done: dict[int, dict] = {}
+    keep = 0
+    in_order, last = True, 0
+    for offset, r in iter_journal(journal):
+        done[r["row"]] = {"input": r["input"]}  # only what the check needs: the rows are read again later
+        keep = offset
+        if r["row"] <= last:
+            in_order = False
+        last = r["row"]
+    return done, keep, in_order
+
+
+def _check_done(done: dict[int, dict], items: Iterable[Item], where: Path) -> None:
+    """Every row already done must be the same input row (position and text)."""
+    left = set(done)
+    for it in items:
+        r = done.get(it.row)
+        if r is None:
+            continue
+        left.discard(it.row)
+        if it.text != r["input"]:
+            raise UsageError(f"--resume: {where} row {it.row} holds {shown(r['input'])} but input row {it.row} "
+                             f"is {shown(it.text)}; it is not the output of this input "
+                             "(remove it or run without --resume)")
+    if left:
+        n = min(left)
+        raise UsageError(f"--resume: {where} row {n} holds {shown(done[n]['input'])} but the input has no row {n}; "
+                         "it is not the output of this input (remove it or run without --resume)")
+
+
+def _final_rows(items: Iterable[Item], kept: dict[int, dict], journal: Path, in_order: bool) -> Iterator[dict]:
+    """The rows in input order: rows kept from a previous output, the others read back from the journal."""
+    if not in_order:  # a journal that is not in row order (unusual): index it in memory
+        by_row = {r["row"]: r for _, r in iter_journal(journal)}
+        for it in items:
+            yield kept.get(it.row) or by_row[it.row]
+        return
+    rows = (r for _, r in iter_journal(journal))
+    for it in items:
+        r = kept.get(it.row)
+        if r is None:
+            r = next(rows, None)
+            while r is not None and r["row"] < it.row:  # pragma: no cover - rows of another input
+                r = next(rows, None)
+            if r is None or r["row"] != it.row:
+                raise UsageError(f"row {it.row} is missing from the journal {journal}; run again with --resume")
+        yield r
+
+
+def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Constraints = Constraints(),
         top: int = 3, jobs: int = 1, fmt: str = "csv", output: str | None = None,
         stdout: TextIO | None = None, resume: bool = False, progress: bool = False,
-        notice: Callable[[str], None] | None = None) -> Outcome:
-    """Score every item and write the output (see the module docstring for the guarantees)."""
+        notice: Callable[[str], None] | None = None, collect: bool = False, worker=None) -> Outcome:
+    """Score every item and write the output (see the module docstring for the guarantees).
+
+    ``collect=True`` also returns every row in ``Outcome.rows`` (for small runs and tests; the
+    CLI streams and keeps none).
+    """
     t0 = time.perf_counter()
     if fmt not in FORMATS:
-        raise UsageError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise UsageError(f"unknown output format {shown(fmt)}; use one of {', '.join(FORMATS)}")
     check_constraints(kb, base)
     if resume and not output:
         raise UsageError("--resume needs an output file (-o FILE)")
-    done: dict[int, dict] = {}
+    if not isinstance(items, (list, tuple, Rows)):
+        items = list(items)
+    total = len(items)
+    kept: dict[int, dict] = {}  # rows of a previous complete output (resume), not in the journal
     journal = journal_path(output) if output else None
+    target = _check_output(output) if output else None
+    keep_bytes: int | None = None
+    in_order = True
+    if target is not None:
+        _remove_leftover(target, notice)
     if resume:
-        target = Path(output)
         if journal.exists():
-            done = _check_done(read_journal(journal), items, journal)
+            kept, keep_bytes, in_order = _done_from_journal(journal)
+            _check_done(kept, items, journal)
         elif target.exists():
             prev = read_previous(target, fmt, carried)
             if prev is None:
                 if notice:
                     notice(f"--resume: {fmt} output cannot be read back; scoring every row again")
             else:
-                done = _check_done(prev, items, target)
-    todo = [it for it in items if it.row not in done]
-    new: dict[int, dict] = {}
+                kept = {row_no(r): r for r in prev}
+                _check_done(kept, items, target)
+    in_journal = set(kept) if keep_bytes is not None else set()  # resumed rows already journalled
+    resumed = len(kept)
+    if keep_bytes is not None:
+        kept = {}  # they are read back from the journal, not held
+    todo = (it for it in items if it.row not in in_journal and it.row not in kept)
+    if total - resumed <= 1:
+        jobs = 1  # no worker processes for one row
+    collected: list[dict] = []
     bar = task = None
-    if progress and todo:
-        bar, task = _progress(len(items), len(done))
+    if progress and resumed < total:
+        bar, task = _progress(total, resumed)
         bar.start()
     stop = _StopAtRowBoundary()
+    counts = new_counts()
     try:
         stop.__enter__()
         if output:
-            out_dir = Path(output).parent
-            if not out_dir.is_dir():
-                raise UsageError(f"cannot write {output}: directory {out_dir} does not exist")
-            with open(journal, "w", encoding="utf-8") as jf:
-                for r in sorted(done.values(), key=_row_no):
-                    if not isinstance(r, FlatRow):
+            last = max(in_journal) if in_journal else 0
+            with _open_journal(journal, keep_bytes, output) as jf, \
+                    contextlib.closing(results(kb, todo, base, top, jobs, stop.check, worker)) as scored:
+                for r in scored:
+                    if r["row"] <= last:
+                        in_order = False
+                    last = r["row"]
+                    try:
                         jf.write(jsonl_line(r))
-                jf.flush()
-                for r in results(kb, todo, base, top, jobs):
-                    new[r["row"]] = r
-                    jf.write(jsonl_line(r))
-                    jf.flush()
+                        jf.flush()
+                    except OSError as exc:
+                        raise UsageError(f"cannot write the journal {journal.name}: {exc.strerror or exc}; "
+                                         "the rows written so far are kept: run again with --resume") from None
                     if bar is not None:
                         bar.advance(task)
                     stop.check()
-            rows = [done.get(it.row) or new[it.row] for it in items]
-            _write_atomic(Path(output), fmt, rows, carried, base, top)
+            rows = _final_rows(items, kept, journal, in_order)
+            counts = _write_atomic(target, fmt, rows, carried, base, top, collected if collect else None)
             try:
                 journal.unlink()
             except OSError:  # pragma: no cover
@@ -689,31 +465,26 @@ def run(kb: Knowledge, items: list[Item], carried: list[str], *, base: Constrain
         else:
             w = Writer(fmt, stdout or sys.stdout, carried, base, top)
             w.begin()
-            rows = []
-            for r in results(kb, todo, base, top, jobs):
-                rows.append(r)
-                if fmt != "json":
+            with contextlib.closing(results(kb, todo, base, top, jobs, stop.check, worker)) as scored:
+                for r in scored:
                     w.row(r)
                     w.fh.flush()
-                if bar is not None:
-                    bar.advance(task)
-                stop.check()
-            w.end(rows)
+                    if collect:
+                        collected.append(r)
+                    if bar is not None:
+                        bar.advance(task)
+                    stop.check()
+            w.end()
+            counts = w.counts
     finally:
         stop.__exit__(None, None, None)
         if bar is not None:
             bar.stop()
-    counts = summary_counts(_status_rows(rows))
-    return Outcome(rows, counts, len(done), time.perf_counter() - t0)
-
-
-def _status_rows(rows):
-    for r in rows:
-        yield {"status": r["status"]}
+    return Outcome(collected, counts, resumed, time.perf_counter() - t0)
 
 
 def _mode_for(target: Path) -> int:
-    """Keep an existing file's mode; a new file gets what the umask allows (mkstemp makes 0600)."""
+    """Keep an existing file's mode; a new file gets what the umask allows."""
     try:
         return target.stat().st_mode & 0o777
     except OSError:
@@ -722,15 +493,32 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~um
 
 
-def _write_atomic(target: Path, fmt: str, rows: list[dict], carried: list[str], base: Constraints, top: int):
-    fd, tmp = tempfile.mkstemp(dir=str(target.parent), prefix=f".{target.name}.", suffix=".tmp")
+def _write_atomic(target: Path, fmt: str, rows: Iterable[dict], carried: list[str], base: Constraints, top: int,
+                  collected: list | None = None) -> dict:
+    """Render ``rows`` into ``.TARGET.tmp``, fsync, and move it over ``target``; return the counts."""
+    tmp = temp_path(target)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc} ({tmp.name})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            Writer(fmt, fh, carried, base, top).write_all(rows)
+            w = Writer(fmt, fh, carried, base, top)
+            w.begin()
+            for r in rows:
+                w.row(r)
+                if collected is not None:
+                    collected.append(r)
+            w.end()
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, _mode_for(target))
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror or exc}; the finished rows are in "
+                             f"{journal_path(target).name}") from None
+        return w.counts
     except BaseException:
         try:
             os.unlink(tmp)
@@ -739,6 +527,6 @@ def _write_atomic(target: Path, fmt: str, rows: list[dict], carried: list[str], 
         raise
 
 
-__all__ = ["FORMATS", "INPUT_FORMATS", "STATUSES", "InputError", "Item", "Outcome", "Writer",
-           "detect_format", "read_input", "parse_text", "parse_table", "parse_data", "row_constraints",
-           "score_item", "results", "run", "summary_line", "journal_path"]
+__all__ = ["FORMATS", "INPUT_FORMATS", "STATUSES", "BatchInterrupted", "InputError", "Item", "Outcome", "Rows",
+           "Writer", "detect_format", "read_input", "parse_text", "parse_table", "parse_data", "row_constraints",
+           "score_item", "results", "run", "summary_line", "journal_path", "temp_path"]

@@ -64,6 +64,7 @@ def register(app, knowledge, fail, out):
         standard error.
         """
         from . import batch as B
+        from .batch_pool import PoolError
 
         try:
             chosen = pick_format(fmt.value if fmt else None, output, list(OutFmt), "csv")
@@ -75,10 +76,15 @@ def register(app, knowledge, fail, out):
                             notice=lambda m: typer.echo(f"msc-ev: {m}", err=True))
         except AdvisorError as exc:
             fail(exc)
-        except KeyboardInterrupt:
+        except PoolError as exc:
+            typer.echo(f"msc-ev: {exc}", err=True)
+            raise typer.Exit(2)
+        except KeyboardInterrupt as exc:
+            code = getattr(exc, "exit_code", 130)
+            what = "terminated" if code == 143 else "interrupted"
             where = f"; finished rows are in {B.journal_path(output)}: run again with --resume" if output else ""
-            typer.echo(f"msc-ev: interrupted{where}", err=True)
-            raise typer.Exit(130)
+            typer.echo(f"msc-ev: {what}{where}", err=True)
+            raise typer.Exit(code)
         typer.echo(B.summary_line(outcome.counts, outcome.elapsed, outcome.resumed), err=True)
         raise typer.Exit(1 if outcome.failed else 0)
 

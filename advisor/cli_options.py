@@ -61,7 +61,13 @@ def disease_argument(**kw):
 
 
 def constraints(exclude_source, route, clinical_only, population) -> Constraints:
-    """The constraints as typed (resolve them with :func:`resolved` once the knowledge is loaded)."""
+    """The constraints as typed (resolve them with :func:`resolved` once the knowledge is loaded);
+    values over the declared limits (advisor/limits.py) raise LimitError (exit 2)."""
+    from .limits import check_constraint_values
+
+    check_constraint_values("--exclude-source", exclude_source)
+    check_constraint_values("--route", route)
+    check_constraint_values("--population", [population] if population else [])
     return Constraints(tuple(exclude_source), tuple(route), clinical_only, population)
 
 

@@ -18,7 +18,8 @@ from typing import Any, Iterable
 
 from . import schema as S
 from .errors import KnowledgeError, SchemaProblem
-from .yamlio import MDict, MList, YamlProblem, load_file
+from .limits import shown
+from .yamlio import EmptyFile, MDict, MList, YamlProblem, load_file
 
 SHIPPED = Path(__file__).resolve().parent.parent / "knowledge"
 
@@ -102,8 +103,20 @@ class Knowledge:
 # reading
 
 
-def _yaml_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*.yaml") if p.is_file())
+def _yaml_files(directory: Path, col: "_Collector | None" = None) -> list[Path]:
+    """The ``*.yaml`` files under ``directory``, sorted. A link that leads nowhere (or to something
+    that is not a file) is reported to ``col`` by its path rather than skipped silently."""
+    out = []
+    for p in sorted(directory.rglob("*.yaml")):
+        if p.is_file():
+            out.append(p)
+        elif col is not None and p.is_symlink():
+            target = os.readlink(p)
+            why = "leads nowhere" if not p.exists() else "does not lead to a file"
+            col.add(_display(p), 1, 1, "file", f"symbolic link to {shown(target)} {why}")
+        elif col is not None and not p.is_dir():
+            col.add(_display(p), 1, 1, "file", "not a regular file")
+    return out
 
 
 def _display(path: Path) -> str:
@@ -114,11 +127,19 @@ def _display(path: Path) -> str:
     return rel if not rel.startswith("..") else str(path)
 
 
+_MAX_MESSAGE = 300
+
+
 class _Collector:
     def __init__(self):
         self.problems: list[SchemaProblem] = []
 
     def add(self, path: str, line: int, col: int, fld: str, msg: str):
+        # a message never carries an unbounded value (a huge YAML value repr'd by a check)
+        if len(msg) > _MAX_MESSAGE:
+            msg = msg[:_MAX_MESSAGE] + "..."
+        if len(fld) > _MAX_MESSAGE:
+            fld = fld[:_MAX_MESSAGE] + "..."
         self.problems.append(SchemaProblem(path, line, col, fld, msg))
 
 
@@ -322,8 +343,9 @@ def load_source(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = 
         if not d.is_dir():
             col.add(_display(d), 1, 1, "kb", "knowledge directory not found")
             continue
-        found = _yaml_files(d)
-        if not found:
+        before = len(col.problems)
+        found = _yaml_files(d, col)
+        if not found and len(col.problems) == before:
             col.add(_display(d), 1, 1, "kb", "no *.yaml files in this directory")
         for path in found:
             shown = _display(path)
@@ -333,10 +355,11 @@ def load_source(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = 
             except YamlProblem as exc:
                 col.add(shown, exc.line, exc.col, "yaml", exc.message)
                 continue
-            except OSError as exc:
-                col.add(shown, 1, 1, "file", f"cannot read: {exc.strerror}")
+            except EmptyFile:
+                col.add(shown, 1, 1, "file", "empty: no YAML document in this file")
                 continue
-            if doc is None:
+            except OSError as exc:
+                col.add(shown, 1, 1, "file", f"cannot read: {exc.strerror or exc}")
                 continue
             if not isinstance(doc, dict):
                 col.add(shown, 1, 1, "document", "top level must be a mapping of section names")
@@ -348,6 +371,7 @@ def load_source(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = 
                         col.add(shown, sl, sc, "weights", "must be a mapping")
                     else:
                         raw_weights.append((shown, body))
+                        _note_weight_places(kb, shown, body, "weights")
                     continue
                 if section not in S.SECTIONS:
                     known = ", ".join([*S.SECTIONS, "weights"])
@@ -393,6 +417,28 @@ def load_source(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = 
         raise KnowledgeError(col.problems)
     _index(kb)
     return kb
+
+
+def _note_weight_places(kb: Knowledge, path: str, node, prefix: str):
+    """``kb.where[("weights", "weights.rules.X")]``: the file and line that set each weight last
+    (an overlay's value is blamed on the overlay, not on the shipped weights file)."""
+    if not isinstance(node, dict):
+        return
+    for k, v in node.items():
+        line, c = _mark_of(node, k)
+        key = f"{prefix}.{k}"
+        kb.where[("weights", key)] = Located(path, line, c)
+        kb.where.setdefault(("weights-first", key), Located(path, line, c))
+        _note_weight_places(kb, path, v, key)
+
+
+def weight_place(kb: Knowledge, dotted: str, first: bool = False) -> Located:
+    """Where the weight ``weights.GROUP.KEY`` was set last (``first``: first), else the weights file."""
+    loc = kb.where.get(("weights-first" if first else "weights", dotted))
+    if loc is not None:
+        return loc
+    first = next((f for f in kb.files if f.endswith("weights.yaml")), kb.files[0] if kb.files else "weights")
+    return Located(first, 1, 1)
 
 
 def _check_weights_located(raw, merged, col):

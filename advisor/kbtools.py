@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .errors import KnowledgeError, SchemaProblem, UnknownItem
-from .kb import Knowledge, _mark_of, categories_of
+from .kb import Knowledge, _mark_of, categories_of, weight_place
 from .text import norm
 
 # (comparisons are not listed: `kb show` renders through explain.SINGULAR, which has no word for them yet)
@@ -41,14 +41,15 @@ def deep_check(kb: Knowledge) -> list[SchemaProblem]:
 
     problems.extend(deep_check_vocabulary(kb))
     wrules = kb.weights.get("rules", {})
-    wpath = next((f for f in kb.files if f.endswith("weights.yaml")), kb.files[0] if kb.files else "weights")
     for rid, meta in sorted(RULES.items()):
         if meta.weight == f"rules.{rid}" and rid not in wrules:
-            problems.append(SchemaProblem(wpath, 1, 1, f"weights.rules.{rid}", "rule has no certainty factor"))
+            loc = weight_place(kb, "weights.rules", first=True)
+            problems.append(SchemaProblem(loc.path, loc.line, loc.col, f"weights.rules.{rid}",
+                                          "rule has no certainty factor"))
     for rid in sorted(wrules):
         if rid not in RULES or RULES[rid].weight != f"rules.{rid}":
-            line, col = _mark_of(wrules, rid)
-            problems.append(SchemaProblem(wpath, line, col, f"weights.rules.{rid}",
+            loc = weight_place(kb, f"weights.rules.{rid}")  # the overlay that set it, if any
+            problems.append(SchemaProblem(loc.path, loc.line, loc.col, f"weights.rules.{rid}",
                                           "no rule with this id takes a weight"))
     return problems
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import UsageError
+from .limits import LIMITS, MAX_KB_FILE_BYTES, LimitError, check_yaml_events, decode_utf8, read_bounded
+
 
 class MDict(dict):
     __slots__ = ("mark", "marks")
@@ -78,12 +81,23 @@ def _loader():
 
 
 def load_text(text: str):
-    """Parse one YAML document with marks. Raises :class:`YamlProblem`."""
+    """Parse one YAML document with marks. Raises :class:`YamlProblem`.
+
+    The declared limits (nesting depth, alias uses, size once aliases are expanded: see
+    :mod:`advisor.limits`) are checked on the event stream before any object is built.
+    """
     yaml, loader = _loader()
+    try:
+        check_yaml_events(text, "", loader.__mro__[1])
+    except LimitError as exc:
+        line, col = _where_of(exc.where)
+        raise YamlProblem(line, col, f"{exc.what} (limit {exc.limit} = {LIMITS[exc.limit]:,})") from None
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
     except YamlProblem:
         raise
+    except RecursionError:  # pragma: no cover - the depth limit comes first
+        raise YamlProblem(1, 1, f"nested too deeply (limit MAX_DEPTH = {LIMITS['MAX_DEPTH']})") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = _pos(mark) if mark else (1, 1)
@@ -93,9 +107,38 @@ def load_text(text: str):
         raise YamlProblem(1, 1, f"invalid YAML: {exc}") from None
 
 
-def load_file(path: Path):
+def _where_of(where: str) -> tuple[int, int]:
+    parts = where.split(":")
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise YamlProblem(1, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return load_text(text)
+        return int(parts[-2]), int(parts[-1])
+    except (IndexError, ValueError):
+        return 1, 1
+
+
+class EmptyFile(Exception):
+    """A knowledge file with no YAML document in it (empty, or only comments)."""
+
+
+def read_text(path: Path, limit: int = MAX_KB_FILE_BYTES) -> str:
+    """A file's UTF-8 text, at most ``limit`` bytes. Raises :class:`YamlProblem` (size, encoding)
+    or ``OSError``."""
+    with open(path, "rb") as fh:
+        try:
+            data = read_bounded(fh, limit, "MAX_KB_FILE_BYTES", "")
+        except LimitError as exc:
+            raise YamlProblem(1, 1, f"file {exc.what} (limit {exc.limit} = {limit:,})") from None
+    try:
+        return decode_utf8(data, "")
+    except UsageError as exc:
+        # decode_utf8 says ":LINE:COL: not UTF-8 text (...)"
+        _, line, col, rest = str(exc).split(":", 3)
+        raise YamlProblem(int(line), int(col), rest.strip()) from None
+
+
+def load_file(path: Path):
+    """Parse one knowledge file. Raises :class:`YamlProblem`, :class:`EmptyFile` or ``OSError``."""
+    text = read_text(path)
+    doc = load_text(text)
+    if doc is None:
+        raise EmptyFile(str(path))
+    return doc

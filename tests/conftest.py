@@ -17,3 +17,18 @@ def kb():
 def _icd_cache(tmp_path_factory, monkeypatch):
     # one ICD-10-CM cache per test session, outside the user's home
     monkeypatch.setenv("MSC_EV_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+# hypothesis profiles (tests/test_fuzz.py): "ci" is the default, a fixed seed and a small budget so
+# the fuzz file stays under a minute; "long" (pytest --hypothesis-profile=long) explores for real.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, max_examples=15, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "long", derandomize=False, deadline=None, max_examples=1000, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("ci")

@@ -29,7 +29,7 @@ def brief(rows):
 
 def run_lib(kb, items, carried=(), **kw):
     buf = io.StringIO()
-    outcome = B.run(kb, items, list(carried), stdout=buf, **kw)
+    outcome = B.run(kb, items, list(carried), stdout=buf, collect=True, **kw)
     return outcome, buf.getvalue()
 
 
@@ -360,3 +360,294 @@ def test_ctrl_c_stops_between_rows_and_keeps_finished_rows(kb, tmp_path, monkeyp
     journal = [json.loads(line) for line in (tmp_path / "out.csv.part").read_text().splitlines()]
     assert [(r["input"], r["status"]) for r in journal] == [("knee oa", "ok"), ("perinatal brain injury", "ok")]
     assert signal.getsignal(signal.SIGINT) is before  # the caller's handler is back
+
+
+# ------------------------------------------------------------------------------ hostile input (issue 13)
+
+
+def _cli_error(res, code=2):
+    """One message line on stderr, nothing on stdout, the exit code, no traceback."""
+    assert res.exit_code == code, (res.exit_code, res.stderr, res.exception)
+    assert not isinstance(res.exception, Exception) or isinstance(res.exception, SystemExit), res.exception
+    assert res.stdout == ""
+    assert "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    return lines[0]
+
+
+def test_output_to_a_directory_is_refused_before_scoring(runner, tmp_path, counting):
+    p = tmp_path / "in.txt"
+    p.write_text("knee oa\nAD\n")
+    msg = _cli_error(runner.invoke(cli.app, ["batch", str(p), "-o", str(tmp_path)]))
+    assert msg == f"msc-ev: cannot write {tmp_path}: it is a directory; give a file name (-o DIR/out.csv)"
+    assert counting == []  # not one row scored
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["in.txt"]
+
+
+def test_output_to_an_unwritable_place_is_refused_before_scoring(runner, tmp_path, counting):
+    p = tmp_path / "in.txt"
+    p.write_text("knee oa\n")
+    msg = _cli_error(runner.invoke(cli.app, ["batch", str(p), "-o", "/proc/msc-ev-out.csv"]))
+    assert msg == "msc-ev: cannot write /proc/msc-ev-out.csv: No such file or directory (msc-ev-out.csv.part)"
+    msg = _cli_error(runner.invoke(cli.app, ["batch", str(p), "-o", str(tmp_path / "no" / "out.csv")]))
+    assert msg == f"msc-ev: cannot write {tmp_path / 'no' / 'out.csv'}: directory '{tmp_path / 'no'}' does not exist"
+    assert counting == []
+
+
+@pytest.mark.parametrize("name,text,where", [
+    ("deep.json", "[" * 100_000 + "]" * 100_000, "deep.json:1:33"),
+    ("deep.yaml", "- " * 40 + "x\n", "deep.yaml:1:65"),
+    ("flow.yaml", "[" * 100_000 + "]" * 100_000, "flow.yaml:1:1001"),
+])
+def test_deeply_nested_input_is_one_message(runner, tmp_path, monkeypatch, name, text, where):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_text(text)
+    msg = _cli_error(runner.invoke(cli.app, ["batch", name]))
+    assert msg == f"msc-ev: {where}: nested deeper than 32 levels (limit MAX_DEPTH = 32)"
+
+
+LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(8))
+
+
+def test_billion_laughs_input_is_one_message(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lol.yaml").write_text(LAUGHS)
+    msg = _cli_error(runner.invoke(cli.app, ["batch", "lol.yaml"]))
+    assert msg == ("msc-ev: lol.yaml:7:12: more than 1,000,000 nodes once aliases are expanded "
+                   "(limit MAX_NODES = 1,000,000)")
+    (tmp_path / "many.yaml").write_text("- &x knee oa\n" + "- *x\n" * 101)
+    msg = _cli_error(runner.invoke(cli.app, ["batch", "many.yaml"]))
+    assert msg == "msc-ev: many.yaml:102:3: more than 100 alias uses (limit MAX_ALIASES = 100)"
+
+
+def test_dev_zero_is_refused_by_size_before_parsing(runner):
+    import time
+
+    t = time.perf_counter()
+    msg = _cli_error(runner.invoke(cli.app, ["batch", "/dev/zero"]))
+    assert msg == "msc-ev: /dev/zero: larger than 33,554,432 bytes (limit MAX_INPUT_BYTES = 33,554,432)"
+    assert time.perf_counter() - t < 10
+
+
+def test_long_line_and_row_limits_name_the_place(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "long.txt").write_text("knee oa\n" + "x" * 20_000 + "\n")
+    assert _cli_error(runner.invoke(cli.app, ["batch", "long.txt"])) == (
+        "msc-ev: long.txt:2: line longer than 16,384 characters (limit MAX_LINE_CHARS = 16,384)")
+    (tmp_path / "wide.csv").write_text("disease,note\nknee oa,\"" + "y\n" * 9000 + "\"\n")
+    assert _cli_error(runner.invoke(cli.app, ["batch", "wide.csv"])) == (
+        "msc-ev: wide.csv:9002: row longer than 16,384 characters (limit MAX_ROW_CHARS = 16,384)")
+    (tmp_path / "bad.txt").write_bytes(b"knee oa\nAD\nGV\xffHD\n")
+    assert _cli_error(runner.invoke(cli.app, ["batch", "bad.txt"])) == (
+        "msc-ev: bad.txt:3:3: not UTF-8 text (byte 0xff: invalid start byte)")
+
+
+def test_overlong_disease_text_is_an_error_row_and_the_batch_goes_on(runner):
+    res = runner.invoke(cli.app, ["batch", "-", "-f", "jsonl"], input="knee oa\n" + "brain " * 100 + "\nAD\n")
+    assert res.exit_code == 1
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [r["status"] for r in rows] == ["ok", "error", "ambiguous"]
+    assert rows[1]["message"] == "input: text of 599 characters is too long (limit MAX_QUERY_CHARS = 200)"
+
+
+def test_repeated_and_overlong_constraint_values(runner):
+    res = runner.invoke(cli.app, ["batch", "-", "-f", "jsonl", "--input-format", "csv"],
+                        input="disease,exclude_source\nknee oa,bm-msc;bm-msc\n")
+    assert res.exit_code == 0, res.stderr  # a repeated id counts once
+    msg = _cli_error(runner.invoke(cli.app, ["batch", "-", "--exclude-source", "z" * 10_000], input="knee oa\n"))
+    assert msg == ("msc-ev: --exclude-source: value 'zzzzzzzzzzzzzzzzzzzz'... (10,000 characters) is too long "
+                   "(limit MAX_CONSTRAINT_CHARS = 64)")
+
+
+# ------------------------------------------------------------------------------ streaming and resume (issue 13)
+
+
+def _rss_peak_mb(fn):
+    """Peak resident memory (MB) of this process while fn() runs (VmHWM, reset through clear_refs)."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    fn()
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_memory_is_flat_in_the_number_of_rows(kb, tmp_path, monkeypatch, fmt):
+    # the streaming machinery, not the engine: the per-row scorer is a cheap stand-in
+    def cheap(kb_, item, base, top=3):
+        row = B._blank(item, "ok", "")
+        row.update(disease_id="knee-osteoarthritis", disease_name="Knee osteoarthritis", matched_by="exact",
+                   sources=[{"rank": 1, "id": "bm-msc", "name": "Bone marrow MSC", "score": 0.5, "level": "in-vivo"}])
+        return row
+
+    monkeypatch.setattr(B, "score_item", cheap)
+    peaks = {}
+    for n in (1_000, 100_000):
+        src = tmp_path / f"in{n}.txt"
+        src.write_text("".join(f"disease number {i}\n" for i in range(n)))
+        out = tmp_path / f"out{n}.{fmt}"
+
+        def go():
+            items, carried = B.read_input(str(src))
+            outcome = B.run(kb, items, carried, fmt=fmt, output=str(out))
+            assert outcome.counts["rows"] == n and outcome.rows == []
+
+        peaks[n] = _rss_peak_mb(go)
+    assert peaks[100_000] - peaks[1_000] < 50, peaks
+    if fmt == "csv":
+        with open(tmp_path / "out100000.csv") as fh:
+            assert sum(1 for _ in fh) == 100_001
+    else:
+        assert len(json.loads((tmp_path / "out100000.json").read_text())["rows"]) == 100_000
+
+
+def test_rows_are_written_as_they_complete_to_a_file(kb, tmp_path, monkeypatch):
+    target = tmp_path / "out.csv"
+    journal = tmp_path / "out.csv.part"
+    seen = []
+    real = B.consult
+
+    def spy(kb_, text, constraints):
+        seen.append(len(journal.read_text().splitlines()) if journal.exists() else None)
+        return real(kb_, text, constraints)
+
+    monkeypatch.setattr(B, "consult", spy)
+    B.run(kb, B.parse_text("knee oa\nAD\nperinatal brain injury\n"), [], fmt="csv", output=str(target))
+    assert seen == [0, 1, 2]
+
+
+@pytest.mark.parametrize("resume", [True, False])
+def test_a_leftover_temporary_file_is_removed(runner, tmp_path, resume):
+    p = tmp_path / "in.txt"
+    p.write_text("knee oa\n")
+    o = tmp_path / "out.csv"
+    (tmp_path / ".out.csv.tmp").write_text("half a final write")  # a kill during the final write
+    res = runner.invoke(cli.app, ["batch", str(p), "-o", str(o)] + (["--resume"] if resume else []))
+    assert res.exit_code == 0, res.stderr
+    assert res.stderr.splitlines()[0] == "msc-ev: removed .out.csv.tmp, left by an interrupted final write"
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["in.txt", "out.csv"]
+
+
+def test_resume_appends_to_the_journal_after_a_torn_line(kb, tmp_path, counting):
+    items = B.parse_text("knee oa\nAD\nperinatal brain injury\n")
+    full = tmp_path / "full.jsonl"
+    B.run(kb, items, [], fmt="jsonl", output=str(full))
+    lines = full.read_text().splitlines(keepends=True)
+    target = tmp_path / "out.jsonl"
+    journal = tmp_path / "out.jsonl.part"
+    journal.write_text(lines[0] + lines[1][:25])
+    counting.clear()
+    B.run(kb, items, [], fmt="jsonl", output=str(target), resume=True)
+    assert counting == ["AD", "perinatal brain injury"]
+    assert target.read_bytes() == full.read_bytes()
+
+
+# ------------------------------------------------------------------------------ workers that die (issue 13)
+
+
+def _abort_on_poison(state, item):
+    """A worker scorer that crashes the process the way the engine does (SIGABRT) on one row."""
+    if item.text == "poison":
+        os.abort()
+    return B._worker_score(state, item)
+
+
+def test_a_worker_that_dies_is_an_error_row_and_the_batch_goes_on(kb, tmp_path):
+    names = ["knee oa", "poison", "AD", "perinatal brain injury", "poison", "multiple sclerosis", "knee oa"]
+    items = B.parse_text("\n".join(names))
+    target = tmp_path / "out.jsonl"
+    outcome = B.run(kb, items, [], fmt="jsonl", output=str(target), jobs=2,
+                    worker=(B._worker_init, _abort_on_poison))
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [(r["row"], r["input"], r["status"]) for r in rows] == [
+        (1, "knee oa", "ok"), (2, "poison", "error"), (3, "AD", "ambiguous"), (4, "perinatal brain injury", "ok"),
+        (5, "poison", "error"), (6, "multiple sclerosis", "ok"), (7, "knee oa", "ok")]
+    assert rows[1]["message"] == "worker process died (SIGABRT) while scoring this row; the batch went on"
+    assert outcome.counts == {"rows": 7, "ok": 4, "unknown": 0, "ambiguous": 1, "error": 2}
+
+
+# ------------------------------------------------------------------------------ signals (issue 13)
+
+SLOW_NAMES = ["perinatal brain injury", "multiple sclerosis", "knee oa", "acute kidney injury", "AD",
+              "osteoarthritis", "GVHD", "xyzzy-not-a-disease"]
+
+
+@pytest.mark.parametrize("sig,code,word", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
+def test_signal_ends_workers_quietly_and_the_output_resumes(tmp_path, sig, code, word):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    names = SLOW_NAMES * 25  # 200 rows: seconds of work, so the signal lands mid-run
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(names) + "\n")
+    out = tmp_path / "out.csv"
+    journal = tmp_path / "out.csv.part"
+    cmd = [sys.executable, "-c", "from msc_ev.cli import main; main()", "batch", str(src), "-o", str(out),
+           "--jobs", "2"]
+    env = {**os.environ, "PYTHONWARNINGS": "default"}  # a leaked-semaphore or resource warning would show
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_text().count("\n") >= 3:
+            break
+        time.sleep(0.01)
+    proc.send_signal(getattr(signal, sig))
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert stdout == ""
+    assert stderr == f"msc-ev: {word}; finished rows are in {journal}: run again with --resume\n"
+    assert not out.exists()
+    done = len(B.read_journal(journal))
+    assert 3 <= done < len(names)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "out.csv.part"]
+    res = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.startswith(f"batch: 200 rows: 150 ok, 25 unknown, 25 ambiguous, 0 error ({done} resumed) in ")
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [(int(r["row"]), r["input"]) for r in rows] == list(enumerate(names, 1))
+    assert not journal.exists()
+
+
+@pytest.mark.parametrize("after", [0.05, 0.1])  # seconds after the journal opens: workers are importing
+def test_ctrl_c_to_the_process_group_while_workers_start_is_quiet(tmp_path, after):
+    """A terminal's Ctrl-C reaches every process of the group, workers still importing included."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(SLOW_NAMES * 10) + "\n")
+    out = tmp_path / "out.csv"
+    journal = tmp_path / "out.csv.part"
+    proc = subprocess.Popen([sys.executable, "-c", "from msc_ev.cli import main; main()", "batch", str(src),
+                             "-o", str(out), "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not journal.exists() and time.monotonic() < deadline:  # the journal opens just before the workers
+        time.sleep(0.002)
+    time.sleep(after)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert stderr == f"msc-ev: interrupted; finished rows are in {journal}: run again with --resume\n"
+
+
+def test_resume_with_a_garbage_journal_rescores_from_the_first_bad_line(kb, tmp_path, counting):
+    items = B.parse_text("knee oa\nAD\n")
+    full = tmp_path / "full.jsonl"
+    B.run(kb, items, [], fmt="jsonl", output=str(full))
+    first = full.read_text().splitlines(keepends=True)[0]
+    target = tmp_path / "out.jsonl"
+    (tmp_path / "out.jsonl.part").write_text(first + "[" * 100_000 + "\n" + "x" * 2_000_000)
+    counting.clear()
+    outcome = B.run(kb, items, [], fmt="jsonl", output=str(target), resume=True)
+    assert counting == ["AD"] and outcome.resumed == 1
+    assert target.read_bytes() == full.read_bytes()

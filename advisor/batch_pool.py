@@ -1,0 +1,231 @@
+"""Worker processes for batch scoring that survive a worker's death and stop quietly.
+
+:class:`WorkerPool` runs ``score(state, item)`` in ``n`` processes started with ``spawn`` (the rule
+engine is not fork-safe), ``state = init(*init_args)`` once per worker. :meth:`WorkerPool.map`
+yields the results in input order while it reads items lazily, with a bounded number in flight,
+so memory does not grow with the input.
+
+Each worker has its own pipe and gets a few items at a time, returning one result per item;
+the parent always knows which item a worker is on. When a worker dies (the engine aborting the
+process, the out-of-memory killer...), that item gets ``on_death(item, reason)`` as its result,
+the other items the worker held are handed out again, and a fresh worker takes its place: the
+batch goes on. A worker whose ``init`` fails stops the pool with :class:`PoolError`.
+
+Stopping: workers ignore SIGINT (the parent decides), exit quietly when their pipe closes, and
+are ended with SIGTERM when the parent stops early; there are no queues or semaphores, so no
+"leaked semaphore" or BrokenPipe noise. ``check`` (called about every 0.2 s and after each
+result) lets the caller stop the run between two results by raising.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import deque
+from typing import Any, Callable, Iterable, Iterator
+
+CHUNK = 4  # items sent to a worker at a time
+WINDOW = 8  # chunks in flight per worker at most (bounds the reorder buffer)
+POLL = 0.2  # seconds between calls of check() when nothing arrives
+
+
+class PoolError(RuntimeError):
+    """A worker could not start (its init failed)."""
+
+
+def _worker_main(conn, init, init_args, score):  # pragma: no cover - runs in the child
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        state = init(*init_args)
+    except BaseException as exc:  # report and leave
+        try:
+            conn.send(("init-error", f"{type(exc).__name__}: {exc}"[:500]))
+        finally:
+            os._exit(3)
+    try:
+        conn.send(("ready", None))
+        while True:
+            chunk = conn.recv()
+            if chunk is None:
+                break
+            for seq, item in chunk:
+                try:
+                    res = ("ok", score(state, item))
+                except Exception as exc:  # a scorer bug is that row's problem, not the pool's
+                    res = ("raised", f"{type(exc).__name__}: {exc}"[:500])
+                conn.send((seq, res))
+    except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        pass
+    finally:
+        try:
+            conn.close()
+        except OSError:
+            pass
+    os._exit(0)
+
+
+def death_reason(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "worker process vanished"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"worker process died ({name})"
+    return f"worker process exited with status {exitcode}"
+
+
+class _Worker:
+    def __init__(self, ctx, init, init_args, score):
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, init, init_args, score), daemon=True)
+        # The child starts with SIGINT ignored (an ignored signal stays ignored across exec, and Python
+        # then installs no KeyboardInterrupt handler): a Ctrl-C to the whole process group during a
+        # worker's start-up (imports) must not print a traceback. The parent ignores SIGINT only
+        # for the moment of the start.
+        try:
+            old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # pragma: no cover - not the main thread
+            old = None
+        try:
+            self.proc.start()
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGINT, old)
+        child.close()
+        self.inflight: deque = deque()  # (seq, item) sent, no result yet
+        self.ready = False
+
+    def stop(self, hard: bool):
+        try:
+            if not hard and self.proc.is_alive():
+                self.conn.send(None)
+        except (OSError, ValueError):
+            hard = True
+        self.proc.join(timeout=0 if hard else 5)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(timeout=5)
+            if self.proc.is_alive():  # pragma: no cover
+                self.proc.kill()
+                self.proc.join()
+        try:
+            self.conn.close()
+        except OSError:  # pragma: no cover
+            pass
+
+
+class WorkerPool:
+    def __init__(self, n: int, init: Callable, init_args: tuple, score: Callable,
+                 on_death: Callable[[Any, str], Any], on_raise: Callable[[Any, str], Any] | None = None):
+        import multiprocessing as mp
+
+        self.ctx = mp.get_context("spawn")
+        self.n, self.init, self.init_args, self.score = n, init, init_args, score
+        self.on_death = on_death
+        self.on_raise = on_raise or on_death
+        self.workers: list[_Worker] = []
+        self.deaths = 0
+
+    def _spawn(self) -> _Worker:
+        return _Worker(self.ctx, self.init, self.init_args, self.score)
+
+    def map(self, items: Iterable, check: Callable[[], None] = lambda: None) -> Iterator:
+        from multiprocessing.connection import wait
+
+        source = iter(enumerate(items))
+        retry: deque = deque()  # (seq, item) to send again (their worker died holding them)
+        done: dict[int, Any] = {}
+        next_out = 0
+        exhausted = False
+        self.workers = [self._spawn() for _ in range(self.n)]
+        hard = True
+        try:
+            while True:
+                # hand out work: retried items first, then new ones, within the window
+                for w in self.workers:
+                    if not w.ready:
+                        continue
+                    while len(w.inflight) < CHUNK * 2:
+                        chunk = []
+                        while len(chunk) < CHUNK:
+                            if retry:
+                                chunk.append(retry.popleft())
+                                continue
+                            if exhausted:
+                                break
+                            if len(done) + sum(len(x.inflight) for x in self.workers) + len(chunk) \
+                                    >= WINDOW * CHUNK * self.n:
+                                break
+                            nxt = next(source, None)
+                            if nxt is None:
+                                exhausted = True
+                                break
+                            chunk.append(nxt)
+                        if not chunk:
+                            break
+                        w.inflight.extend(chunk)
+                        try:
+                            w.conn.send(chunk)
+                        except (OSError, ValueError):
+                            break  # it died: found below by its sentinel
+                busy = any(w.inflight for w in self.workers)
+                if exhausted and not retry and not busy and not done:
+                    break
+                ready = wait([w.conn for w in self.workers] + [w.proc.sentinel for w in self.workers],
+                             timeout=POLL)
+                for w in list(self.workers):
+                    if w.conn in ready or w.proc.sentinel in ready:
+                        self._drain(w, done)
+                    if not w.proc.is_alive() and (w.proc.sentinel in ready or w.inflight or not w.ready):
+                        self._replace(w, done, retry)
+                while next_out in done:
+                    yield done.pop(next_out)
+                    next_out += 1
+                    check()
+                check()
+            hard = False
+        finally:
+            for w in self.workers:
+                w.stop(hard)
+            self.workers = []
+
+    def _drain(self, w: _Worker, done: dict):
+        try:
+            while w.conn.poll():
+                msg = w.conn.recv()
+                if msg[0] == "ready":
+                    w.ready = True
+                elif msg[0] == "init-error":
+                    raise PoolError(f"a batch worker could not start: {msg[1]}")
+                else:
+                    seq, (kind, value) = msg
+                    item = None
+                    if w.inflight and w.inflight[0][0] == seq:
+                        item = w.inflight.popleft()[1]
+                    else:  # pragma: no cover - results come back in the order sent
+                        for i, (s, it) in enumerate(w.inflight):
+                            if s == seq:
+                                item = it
+                                del w.inflight[i]
+                                break
+                    done[seq] = value if kind == "ok" else self.on_raise(item, value)
+        except (EOFError, OSError):
+            pass
+
+    def _replace(self, w: _Worker, done: dict, retry: deque):
+        w.proc.join(timeout=5)
+        reason = death_reason(w.proc.exitcode)
+        if not w.ready:
+            w.stop(True)
+            raise PoolError(f"a batch worker could not start: {reason}")
+        if w.inflight:
+            seq, item = w.inflight.popleft()
+            done[seq] = self.on_death(item, reason)
+            self.deaths += 1
+            retry.extendleft(reversed(w.inflight))
+            w.inflight.clear()
+        w.stop(True)
+        i = self.workers.index(w)
+        self.workers[i] = self._spawn()
