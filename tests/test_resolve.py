@@ -391,7 +391,7 @@ def test_long_input_is_capped_with_a_clear_message(kb):
     assert exc.value.message() == (
         "unknown disease: the text given ('word0 word1 word2 word3 word4 word5 word'..., "
         f"{len(text)} characters, 10000 distinct words) is too long for a disease name; "
-        f"give at most {MAX_WORDS} words and 300 characters")
+        f"give at most {MAX_WORDS} words and 300 characters (limits MAX_DISEASE_WORDS, MAX_DISEASE_CHARS)")
     # repeated words are deduplicated, not counted
     res = advisor.resolve(kb, " ".join(["heart failure"] * 5000))
     assert res.id == "icd10cm:I50.9"

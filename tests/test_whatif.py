@@ -236,8 +236,10 @@ def test_evidence_suggestion_for_a_route_flips_the_ranking(kb, tmp_path):
 
 
 @pytest.mark.parametrize("query, item, want", [
-    ("parkinson's disease", "uc-msc", {"change": "excluding bm-msc", "kind": "constraint", "verified_top": "uc-msc"}),
-    ("psoriasis", "bm-msc", {"change": "excluding ad-msc and uc-msc", "kind": "constraint", "verified_top": "bm-msc"}),
+    ("parkinson's disease", "uc-msc", {"change": "excluding bm-msc, es-msc, menstrual-msc, ad-msc and wj-msc",
+                                       "kind": "constraint", "verified_top": "uc-msc"}),
+    ("psoriasis", "bm-msc", {"change": "excluding uc-msc, ad-msc, es-msc, wj-msc and menstrual-msc",
+                             "kind": "constraint", "verified_top": "bm-msc"}),
 ])
 def test_constraint_suggestion_flips_the_ranking(kb, query, item, want):
     # an ICD-10-CM disease: no evidence can be written for it, so a constraint is the smallest change
@@ -249,24 +251,27 @@ def test_constraint_suggestion_flips_the_ranking(kb, query, item, want):
 
 def test_route_constraint_suggestion_flips_the_ranking(kb):
     got = W.to_rank_first(kb, "parkinson's disease", Constraints(), "intravenous")
-    assert got == {"change": "ruling out the intranasal route", "kind": "constraint", "verified_top": "intravenous"}
-    allowed = tuple(r for r in sorted(kb.routes) if r != "intranasal")
+    assert got == {"change": "ruling out the intracerebral and intranasal routes", "kind": "constraint",
+                   "verified_top": "intravenous"}
+    allowed = tuple(r for r in sorted(kb.routes) if r not in ("intracerebral", "intranasal"))
     assert advisor.consult(kb, "parkinson's disease", Constraints(routes=allowed)).recs["routes"][0].id == "intravenous"
 
 
 def test_weight_suggestion_flips_the_ranking(kb, tmp_path):
-    got = W.to_rank_first(kb, "psoriasis", Constraints(), "hydrogel-fhe")
-    assert got["kind"] == "weight" and got["verified_top"] == "hydrogel-fhe"
+    # new evidence comes first in to_rank_first; the weight search on its own, where two candidates share a tier
+    got = W._weight_change(kb, advisor.consult(kb, "allergic asthma"), "sources", "ad-msc")
+    assert got == {"change": "in-vitro strength raised from 0.25 to 0.45 (weights.model.in-vitro)", "kind": "weight",
+                   "verified_top": "ad-msc"}
     # "<label> raised|lowered from A to B (weights.GROUP.KEY)"
     path = got["change"].rsplit("(weights.", 1)[1].rstrip(")").split(".")
     value = got["change"].split(" to ")[-1].split(" ")[0]
-    before = advisor.consult(kb, "psoriasis").recs["engineering"][0].id
-    assert before != "hydrogel-fhe"
+    before = advisor.consult(kb, "allergic asthma").recs["sources"][0].id
+    assert before != "ad-msc"
     overlay = tmp_path / "w"
     overlay.mkdir()
     (overlay / "w.yaml").write_text(f"weights:\n  {path[0]}:\n    {path[1]}: {value}\n")
     other = advisor.load_kb(extra=[overlay])
-    assert advisor.consult(other, "psoriasis").recs["engineering"][0].id == "hydrogel-fhe"
+    assert advisor.consult(other, "allergic asthma").recs["sources"][0].id == "ad-msc"
 
 
 def test_already_first_and_unreachable_give_none_and_say_which(kb):
@@ -274,11 +279,11 @@ def test_already_first_and_unreachable_give_none_and_say_which(kb):
     top = adv.recs["sources"][0].id
     assert W.to_rank_first(kb, "perinatal brain injury", Constraints(), top) is None
     assert W.to_rank_first_text(adv, top, None) == f"{top} is already ranked first."
-    # Wharton's jelly for Parkinson's: excluding the cord would exclude its part too, the disease
-    # is not curated (no evidence can be added) and no single weight moves it past bm-msc.
+    # chorionic-plate MSCs for Parkinson's: no evidence reaches it, the disease is not curated (no
+    # evidence can be added), and neither a constraint nor a weight creates support from nothing.
     pd = advisor.consult(kb, "parkinson's disease")
-    assert W.to_rank_first(kb, "parkinson's disease", Constraints(), "wj-msc") is None
-    assert W.to_rank_first_text(pd, "wj-msc", None).startswith("No single change tried")
+    assert W.to_rank_first(kb, "parkinson's disease", Constraints(), "cp-msc") is None
+    assert W.to_rank_first_text(pd, "cp-msc", None).startswith("No single change tried")
 
 
 def test_to_rank_first_text_names_the_kind():
