@@ -16,10 +16,11 @@ An empty cell leaves the run-wide value; a repeated id counts once. A bad value 
 
 Output rows (:func:`score_item`) are dicts with ``row`` (1-based position among the input rows),
 ``input``, ``columns`` (the carried-through columns), ``status`` (``ok``, ``unknown``,
-``ambiguous``, ``error``), ``disease_id``, ``disease_name``, ``matched_by``, ``level`` (the
-strongest evidence level among the items shown), ``sources``/``routes``/``engineering`` (the top
-N, each ``{rank, id, name, score, level}``), ``citations`` (up to five key reference keys),
-``cautions`` (caution ids) and ``message`` (why a row is not ``ok``; empty when it is).
+``ambiguous``, ``error``), ``disease_id``, ``disease_name``, ``matched_by``, ``level`` (the top
+source's evidence level, from evidence for this disease), ``sources``/``routes``/``engineering`` (the top
+N, each ``{rank, id, name, score, tier, level}``), ``citations`` (the key citations of those items),
+``cautions`` (caution ids) and ``message`` (why a row is not ``ok``; for an ``ok`` row, how the words
+were read when they were not matched verbatim, else empty).
 
 Formats, and where each states the disclaimer (:data:`advisor.DISCLAIMER`):
 
@@ -79,7 +80,6 @@ from .consult import AXES, DISCLAIMER, Constraints, check_constraints, consult
 from .errors import AdvisorError, AmbiguousDisease, UnknownDisease, UsageError
 from .kb import Knowledge, load_cached
 from .limits import MAX_CONSTRAINT_CHARS, LimitError, check_constraint_values, check_query, shown
-from .scoring import strongest
 
 CONSTRAINT_COLUMNS = ("exclude_source", "route", "clinical_only", "population")
 MAX_CITATIONS = 5
@@ -164,22 +164,19 @@ def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3) -> di
         return _blank(item, "error", exc.message())
     except Exception as exc:  # a bad row never stops the run
         return _blank(item, "error", f"internal error: {type(exc).__name__}: {str(exc)[:200]}")
-    out = _blank(item, "ok", "")
+    out = _blank(item, "ok", "; ".join(adv.resolution.notes))  # how the words were read, if not verbatim
     res = adv.resolution
     out.update(disease_id=res.id, disease_name=res.name, matched_by=res.matched_by)
-    levels, cites = [], []
+    cites = []
     for axis in AXES:
         recs = adv.recs[axis][:top] if top else adv.recs[axis]
         out[axis] = [{"rank": r.rank, "id": r.id, "name": r.name, "score": round(r.score, 3),
-                      "level": r.level} for r in recs]
+                      "tier": r.tier, "level": r.level} for r in recs]
         for r in recs:
-            if r.level:
-                levels.append(r.level)
-            for c in r.support:
-                for k in c.citations:
-                    if k not in cites:
-                        cites.append(k)
-    out["level"] = strongest(levels)
+            if r.key_citation and r.key_citation not in cites:
+                cites.append(r.key_citation)
+    first = adv.recs["sources"][0] if adv.recs["sources"] else None
+    out["level"] = first.level if first else None  # the top source's level: evidence for this disease
     out["citations"] = cites[:MAX_CITATIONS]
     out["cautions"] = [c["id"] for c in adv.cautions]
     return out

@@ -139,7 +139,7 @@ class Advice:
     def as_json(self) -> dict:
         return {
             "query": {"text": self.text, "disease": self.resolution.as_json(),
-                      "constraints": self.constraints.as_json()},
+                      "constraints": self.constraints.as_json(), "notes": list(self.resolution.notes)},
             "sources": [r.as_json() for r in self.recs["sources"]],
             "routes": [r.as_json() for r in self.recs["routes"]],
             "engineering": [r.as_json() for r in self.recs["engineering"]],

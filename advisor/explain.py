@@ -144,7 +144,8 @@ def _head(adv: Advice) -> str:
     res = adv.resolution
     cons = {k: v for k, v in adv.constraints.as_json().items() if v}
     extra = ("; constraints: " + ", ".join(f"{k}={v}" for k, v in cons.items())) if cons else ""
-    return f"Disease: {res.name} ({res.id}, matched by {res.matched_by}){extra}"
+    read = "".join(f"; read as: {n}" for n in res.notes)
+    return f"Disease: {res.name} ({res.id}, matched by {res.matched_by}){read}{extra}"
 
 
 def _position(adv: Advice, rec: Rec) -> str:
@@ -347,6 +348,11 @@ def why_not_json(kb: Knowledge, adv: Advice, item: str) -> dict:
     out["cautions"] = [c for c in adv.cautions if c["id"] == "es-ethics" and iid == "es-msc"
                        or (c["id"].startswith("opposing-evidence:")
                            and kb.evidence.get(c["id"].split(":", 1)[1], {}).get(SUPPORT_AXIS[axis]) == iid)]
+    from . import whatif
+
+    found = whatif.to_rank_first(kb, adv.text, adv.constraints, iid)
+    out["to_rank_first"] = found
+    out["to_rank_first_text"] = whatif.to_rank_first_text(adv, iid, found, axis)
     out["disclaimer"] = DISCLAIMER
     return out
 
@@ -398,6 +404,7 @@ def why_not_doc(kb: Knowledge, adv: Advice, item: str, _with_head: bool = True) 
             doc.li(f"... and {data['evidence_count'] - len(data['evidence'])} more")
     else:
         doc.p(f"The knowledge base holds no evidence item about {iid}.")
+    doc.p(data["to_rank_first_text"])
     return doc.note()
 
 

@@ -29,6 +29,8 @@ def markdown(kb, adv: Advice, top: int | None = None) -> str:
     res = adv.resolution
     lines = [f"# MSC-EV advice: {res.name}", ""]
     lines.append(f"Query: `{adv.text}` -> `{res.id}` (matched by {res.matched_by})")
+    for n in res.notes:
+        lines.append(f"Read as: {n}")
     cons = adv.constraints.as_json()
     active = {k: v for k, v in cons.items() if v}
     if active:
@@ -77,6 +79,8 @@ def rich_view(kb, adv: Advice, top: int | None = 5):
     head = Text.assemble(("MSC-EV advice: ", "bold"), (res.name, "bold cyan"),
                          f"  ({res.id}, matched by {res.matched_by})")
     parts.append(head)
+    for n in res.notes:  # a match that is not verbatim is never silent
+        parts.append(Text(f"read as: {n}", style="yellow"))
     cons = {k: v for k, v in adv.constraints.as_json().items() if v}
     if cons:
         parts.append(Text("constraints: " + ", ".join(f"{k}={v}" for k, v in cons.items()), style="dim"))

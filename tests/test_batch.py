@@ -74,8 +74,9 @@ def test_ok_row_content(kb):
     assert row["status"] == "ok" and row["message"] == ""
     assert [s["id"] for s in row["sources"]] == [r.id for r in adv.recs["sources"][:2]]
     assert row["sources"][0] == {"rank": 1, "id": "uc-msc", "name": adv.recs["sources"][0].name,
-                                 "score": round(adv.recs["sources"][0].score, 3),
+                                 "score": round(adv.recs["sources"][0].score, 3), "tier": 2,
                                  "level": adv.recs["sources"][0].level}
+    assert row["level"] == "in-vivo"  # the top source's, from evidence for this disease
     assert len(row["routes"]) == 2 and len(row["engineering"]) == 2
     assert row["cautions"] == [c["id"] for c in adv.cautions]
     assert 0 < len(row["citations"]) <= 5

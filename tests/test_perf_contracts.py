@@ -65,8 +65,6 @@ def test_json_consultation_through_the_library_loads_neither_rich_nor_typer(tmp_
     assert again == "['durable']\n"
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py imports Rich for every command; the CLI restructure of "
-                   "issue 14 removes this marker")
 def test_cli_advise_as_json_loads_no_rich(tmp_path):
     code = ("import atexit, sys\n"
             "atexit.register(lambda: sys.stderr.write(repr(sorted({m.split('.')[0] for m in sys.modules} "
