@@ -157,11 +157,11 @@ class DumpFmt(str, Enum):
 
 @kb_app.command("check", cls=Command)
 def kb_check():
-    """Validate the knowledge base (schema, cross-references, ICD-10-CM codes, rule weights)."""
+    """Validate the knowledge base from source, never from the cache (schema, cross-references, ICD-10-CM codes, rule weights)."""
     from .advisor import kbtools
 
     try:
-        kb = knowledge()
+        kb = advisor.load_kb(STATE.kb_dir, STATE.kb_extra, use_cache=False)
         kbtools.check(kb)
     except AdvisorError as exc:
         fail(exc)

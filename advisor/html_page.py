@@ -96,33 +96,10 @@ def _fact_li(kb: Knowledge, fid: str, derived_at: dict[str, int]) -> str:
 
 
 def combine_steps(cfs: list[float]) -> tuple[float, list[str]]:
-    """MYCIN combination written out step by step (positives largest first, negatives, mixed)."""
-    pos = sorted((x for x in cfs if x > 0), reverse=True)
-    neg = sorted(x for x in cfs if x < 0)
-    lines: list[str] = []
+    """MYCIN combination written out step by step: the scorer's own (advisor.scoring.combine)."""
+    from .scoring import combine
 
-    def run(vals):
-        if not vals:
-            return 0.0
-        acc = vals[0]
-        for v in vals[1:]:
-            if v > 0:
-                new = acc + v * (1 - acc)
-                lines.append(f"{acc:.3f} + {v:.3f} x (1 - {acc:.3f}) = {new:.3f}")
-            else:
-                new = acc + v * (1 + acc)
-                lines.append(f"{acc:.3f} + ({v:.3f}) x (1 + ({acc:.3f})) = {new:.3f}")
-            acc = new
-        return acc
-
-    p, n = run(pos), run(neg)
-    if pos and neg:
-        d = 1 - min(abs(p), abs(n))
-        total = (p + n) / d if d else 0.0
-        lines.append(f"({p:.3f} + ({n:.3f})) / (1 - min({abs(p):.3f}, {abs(n):.3f})) = {total:.3f}")
-    else:
-        total = p if pos else n
-    return total, lines
+    return combine(cfs)
 
 
 def _contribution_index(adv: Advice) -> dict[tuple[str, str, str, str], tuple]:

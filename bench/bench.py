@@ -220,14 +220,14 @@ def distinct_rows(kb, n: int) -> list[str]:
             if q.lower() not in seen:
                 seen.add(q.lower())
                 rows.append(q)
-    table = icd.table() or {"codes": {}}
-    codes = sorted(table["codes"])
+    titles = dict(icd.index().con.execute("SELECT code, title FROM codes WHERE leaf = 1 ORDER BY code"))
+    codes = sorted(titles)
     need = max(0, n - len(rows))
     step = max(1, len(codes) // (need + need // 10 + 1))  # slack for repeated titles
     for code in codes[::step]:
         if len(rows) >= n:
             break
-        title = table["codes"][code][0]
+        title = titles[code]
         if title.lower() not in seen:
             seen.add(title.lower())
             rows.append(title)
@@ -373,8 +373,9 @@ def _seed_icd(dest: Path) -> None:
     from msc_ev.advisor import icd
 
     dest.mkdir(parents=True, exist_ok=True)
-    for p in icd._cache_dir().glob("icd10cm-*.json"):
-        shutil.copy2(p, dest / p.name)
+    for p in icd.cache_dir().glob("icd10cm*"):
+        if p.is_file():
+            shutil.copy2(p, dest / p.name)
 
 
 def _cpu() -> str:
