@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .axes import AXES, AXIS_OF, ITEM_AXIS  # noqa: F401  (AXES re-exported)
 from ..rules import RULES
 from . import engine
 from .errors import UsageError
@@ -24,9 +25,6 @@ DISCLAIMER = (
     "Research and teaching aid, not medical advice: rankings summarise mostly preclinical findings "
     "from two reviews (Heo & Kim 2018; Cai et al. 2020) and must not guide the care of any patient."
 )
-AXES = ("sources", "routes", "engineering")
-AXIS_OF = {"source": "sources", "route": "routes", "engineering": "engineering"}
-ITEM_AXIS = {v: k for k, v in AXIS_OF.items()}
 POPULATIONS = ("neonate", "child", "adult", "elderly", "female", "male")
 REVIEWS = ("heo2018", "cai2020")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 
+from .axes import AXIS_OF, AXIS_WORD, ITEM_AXIS as SUPPORT_AXIS
 from .consult import AXES, DISCLAIMER, Advice, Rec
 from .errors import UnknownItem
 from .kb import Knowledge
@@ -24,8 +25,6 @@ from .text import norm
 
 SINGULAR = {"diseases": "disease", "sources": "source", "routes": "route", "engineering": "engineering option",
             "references": "reference", "evidence": "evidence item", "trials": "trial", "categories": "category"}
-AXIS_WORD = {"sources": "source", "routes": "route", "engineering": "engineering option"}
-SUPPORT_AXIS = {"sources": "source", "routes": "route", "engineering": "engineering"}
 REVIEW_NAME = {"heo2018": "Heo & Kim 2018", "cai2020": "Cai et al. 2020"}
 
 
@@ -327,7 +326,7 @@ def why_not_json(kb: Knowledge, adv: Advice, item: str) -> dict:
     out["blocked"] = [{k: b[k] for k in ("rule", "evidence", "reason")} for b in _blocked_for(adv, axis, iid)]
     facts = Facts([*adv.facts, *adv.derived])
     made = {f["rule"] for f in adv.derived if f["kind"] == "contribution" and f["item"] == iid
-            and AXIS_OF_SINGULAR[f["axis"]] == axis}
+            and AXIS_OF[f["axis"]] == axis}
     checks = []
     for rule, fixed in _rules_for(axis, iid):
         entry = {"rule": rule.id, "description": rule.description,
@@ -355,9 +354,6 @@ def why_not_json(kb: Knowledge, adv: Advice, item: str) -> dict:
     out["to_rank_first_text"] = whatif.to_rank_first_text(adv, iid, found, axis)
     out["disclaimer"] = DISCLAIMER
     return out
-
-
-AXIS_OF_SINGULAR = {"source": "sources", "route": "routes", "engineering": "engineering"}
 
 
 def why_not_doc(kb: Knowledge, adv: Advice, item: str, _with_head: bool = True) -> Doc:

@@ -5,10 +5,12 @@ The chain itself is the trace the engine recorded (``Advice.trace``); these func
 
 from __future__ import annotations
 
+from .axes import AXIS_OF as axis_of
 from .consult import AXES, DISCLAIMER, Advice
 from .kb import Knowledge
 from .render import TITLES
 from .scoring import words
+
 
 def _desc(rule_id: str) -> str:
     from ..rules import RULES
@@ -194,7 +196,6 @@ def _graph(adv: Advice):
             edges.append((r, node(a, "derived")))
     scores = {(r.axis, r.id): r for axis in AXES for r in adv.recs[axis]}
     excluded = {(x["axis"], x["id"]) for x in adv.excluded}
-    axis_of = {"source": "sources", "route": "routes", "engineering": "engineering"}
     for fid in list(nodes):
         if fid.startswith("contribution:"):
             _, ax, item = fid.split(":", 3)[:3]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from html import escape
 
+from .axes import ITEM_AXIS as axis_of
 from .consult import AXES, Advice
 from .kb import Knowledge
 
@@ -103,7 +104,6 @@ def combine_steps(cfs: list[float]) -> tuple[float, list[str]]:
 
 
 def _contribution_index(adv: Advice) -> dict[tuple[str, str, str, str], tuple]:
-    axis_of = {"sources": "source", "routes": "route", "engineering": "engineering"}
     out = {}
     for axis in AXES:
         for r in adv.recs[axis]:

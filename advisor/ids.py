@@ -11,10 +11,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import replace
 
+from .axes import AXIS_OF
 from .errors import UsageError
 from .text import norm
 
-AXES = {"source": "sources", "route": "routes", "engineering": "engineering"}
+AXES = AXIS_OF
 OPTION = {"source": "--exclude-source", "route": "--route", "engineering": "engineering option"}
 
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+from .axes import AXIS_OF
 from . import schema as S
 from .errors import KnowledgeError, SchemaProblem
 from .limits import shown
@@ -564,14 +565,13 @@ def _cross_check(kb: Knowledge, col: _Collector):
             path, line, c = where("evidence", rid, "table2")
             col.add(path, line, c, "table2", f"Cai 2020 Table 2 has rows 1 to 26, got {t2}")
         check_cites("evidence", rid, rec)
-    axis_section = {"source": "sources", "route": "routes", "engineering": "engineering"}
     for rid, rec in kb.comparisons.items():
         check_cites("comparisons", rid, rec)
         for d in rec.get("diseases") or ():
             check_ref("comparisons", rid, "diseases", d, "diseases")
         check_kind("comparisons", rid, "organ", [rec.get("organ")], "organ-system")
         check_kind("comparisons", rid, "process", [rec.get("process")], "process")
-        target = axis_section.get(rec["axis"])
+        target = AXIS_OF.get(rec["axis"])
         named = ([rec["better"]] if rec.get("better") else []) + list(rec.get("worse") or ()) + list(rec.get("tie") or ())
         if target:
             for fld in ("better", "worse", "tie"):

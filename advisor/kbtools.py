@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .axes import ITEM_AXIS
 from .errors import KnowledgeError, SchemaProblem, UnknownItem
 from .kb import Knowledge, _mark_of, categories_of, weight_place
 from .text import norm
@@ -129,7 +130,7 @@ def pointers(kb: Knowledge, section: str, rid: str) -> dict[str, list[str]]:
             if rid in (cmp.get("diseases") or ()):
                 add("comparisons", cid)
     elif section in ("sources", "routes", "engineering"):
-        fld = {"sources": "source", "routes": "route", "engineering": "engineering"}[section]
+        fld = ITEM_AXIS[section]
         for eid, ev in sorted(kb.evidence.items()):
             v = ev.get(fld)
             if v == rid or (isinstance(v, list) and rid in v):

@@ -61,7 +61,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "references": {
         "key": F("key"), "authors": F("str"), "title": F("str"), "journal": F("str"),
         "year": F("int"), "cited_in": F("cited_in"), "also_numbered": F("also_numbered", False),
-        "mismatch": F("bool", False), "note": F("str", False),
+        "mismatch": F("bool", False), "doi": F("str", False), "note": F("str", False),
     },
     "evidence": {
         "id": F("id"), "source": F("id", ref="sources"), "vesicle": F("enum", enum=VESICLES),

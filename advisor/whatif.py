@@ -28,6 +28,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
+from .axes import AXIS_WORD
 from . import kb as _kb
 from .consult import AXES, Advice, Constraints, consult
 from .errors import UnknownItem
@@ -37,7 +38,6 @@ SPREAD = 0.25          # each weight is multiplied by a factor drawn uniformly f
 DEFAULT_SAMPLES = 200
 DEFAULT_SEED = 0
 TOLERANCE = 0.003      # |predicted - engine| certainty factor allowed by the rescoring check
-AXIS_WORD = {"sources": "source", "routes": "route", "engineering": "engineering option"}
 
 
 # ------------------------------------------------------------------------------------------

@@ -19,6 +19,13 @@ from pathlib import Path
 
 import yaml
 
+
+class _NoAliases(yaml.SafeDumper):
+    """Write shared lists out in full: knowledge files allow few YAML aliases (advisor/limits.py)."""
+
+    def ignore_aliases(self, data):
+        return True
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "knowledge"
 DROP_DISEASE = ("synonyms", "abbreviations", "note")
@@ -59,7 +66,8 @@ def grow(factor: int, dest: str | Path) -> Path:
             new_e.append(c)
     with open(dest / "synthetic.yaml", "w", encoding="utf-8") as fh:
         fh.write(f"# Synthetic growth x{factor} for benchmarks (bench/synthetic.py); not real knowledge.\n")
-        yaml.safe_dump({"diseases": new_d, "evidence": new_e}, fh, sort_keys=False, allow_unicode=True, width=200)
+        yaml.dump({"diseases": new_d, "evidence": new_e}, fh, Dumper=_NoAliases, sort_keys=False,
+                  allow_unicode=True, width=200)
     return dest
 
 

@@ -52,6 +52,7 @@ class Facts:
     def __init__(self, facts=()):
         self.by_id: dict[str, dict] = {}
         self.by_kind: dict[str, list[dict]] = defaultdict(list)
+        self.version: dict[str, int] = defaultdict(int)  # changes per kind: lets run() skip idle rules
         self._index: dict[tuple[str, str], dict] = {}
         for f in facts:
             self.add(f)
@@ -59,12 +60,14 @@ class Facts:
     def add(self, f: dict) -> None:
         self.by_id[f["id"]] = f
         self.by_kind[f["kind"]].append(f)
+        self.version[f["kind"]] += 1
         self._index = {}
 
     def remove(self, fid: str) -> None:
         f = self.by_id.pop(fid, None)
         if f is not None:
             self.by_kind[f["kind"]] = [g for g in self.by_kind[f["kind"]] if g["id"] != fid]
+            self.version[f["kind"]] += 1
             self._index = {}
 
     def candidates(self, cond: Condition, bound: dict) -> list[dict]:
@@ -112,8 +115,13 @@ def run(rules: tuple[Rule, ...], facts: list[dict], weights: actions.Weights) ->
     firings: list[Firing] = []
     derived: dict[str, dict] = {}
     order = sorted(rules, key=lambda r: (r.priority, r.index))
+    kinds = {r.id: sorted({c.fact for c in r.conditions}) for r in rules}
+    idle: dict[str, tuple] = {}  # rule -> the kinds' versions when it last had nothing to fire
     while True:
         for rule in order:
+            seen = tuple(store.version[k] for k in kinds[rule.id])
+            if idle.get(rule.id) == seen:
+                continue  # nothing it reads has changed since it last had nothing to fire
             acts = []
             for b in matches(rule, store):
                 key = (rule.id, tuple(b[c.bind]["id"] for c in rule.conditions))
@@ -121,6 +129,7 @@ def run(rules: tuple[Rule, ...], facts: list[dict], weights: actions.Weights) ->
                     acts.append((key, dict(b)))
             if acts:
                 break
+            idle[rule.id] = seen
         else:
             return [derived[k] for k in derived], firings
         acts.sort(key=lambda a: a[0][1])

@@ -188,3 +188,14 @@ def test_kb_dump_format_follows_the_output_extension(tmp_path):
     assert r.exit_code == 2
     assert r.stderr == (f"msc-ev: --format bibtex contradicts the extension of '{tmp_path / 'refs.ris'}' (ris); "
                         "drop --format or change the file name\n")
+
+
+def test_dois_the_reviews_print_are_exported():
+    from typer.testing import CliRunner
+
+    from msc_ev import cli
+
+    res = CliRunner().invoke(cli.app, ["cite", "cai2020:44", "--format", "bibtex"])
+    assert res.exit_code == 0 and "doi = {10.1155/2019/7132708}" in res.stdout
+    ris = CliRunner().invoke(cli.app, ["cite", "heo2018:29", "--format", "ris"])
+    assert "DO  - 10.1002/jcb.26726" in ris.stdout
