@@ -49,10 +49,7 @@ def main(path: str) -> int:
 
         last = {"code": 0}
 
-        def block(m: re.Match) -> str:
-            body = m.group(1)
-            if not body.lstrip().startswith("$ "):
-                return m.group(0)
+        def regenerate(body: str) -> str:
             out = []
             for part in re.split(r"(?m)^(?=\$ )", body):
                 if not part.startswith("$ "):
@@ -63,9 +60,24 @@ def main(path: str) -> int:
                     continue
                 res, last["code"] = run(cmd, tmp)
                 out.append(f"$ {cmd}\n{res}" if res else f"$ {cmd}")
-            return "```\n" + "\n\n".join(out) + "\n```"
+            return "\n\n".join(out) + "\n"
 
-        new = re.sub(r"(?s)```\n(.*?)```", block, readme)
+        lines, result, fence = readme.splitlines(keepends=True), [], None
+        for line in lines:  # fences paired line by line: ``` opens (with or without a language) and closes
+            if fence is None:
+                result.append(line)
+                if line.startswith("```"):
+                    fence = [line.strip() == "```"]  # only plain fences hold console sessions
+            elif line.startswith("```"):
+                body = "".join(fence[1:])
+                if fence[0] and body.lstrip().startswith("$ "):
+                    body = regenerate(body)
+                result.append(body)
+                result.append(line)
+                fence = None
+            else:
+                fence.append(line)
+        new = "".join(result)
     Path(path).write_text(new, encoding="utf-8")
     return 0
 

@@ -26,6 +26,7 @@ class _NoAliases(yaml.SafeDumper):
     def ignore_aliases(self, data):
         return True
 
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "knowledge"
 DROP_DISEASE = ("synonyms", "abbreviations", "note")
@@ -64,10 +65,15 @@ def grow(factor: int, dest: str | Path) -> Path:
             c["id"] = e["id"] + suffix
             c["disease"] = e["disease"] + suffix
             new_e.append(c)
-    with open(dest / "synthetic.yaml", "w", encoding="utf-8") as fh:
-        fh.write(f"# Synthetic growth x{factor} for benchmarks (bench/synthetic.py); not real knowledge.\n")
-        yaml.dump({"diseases": new_d, "evidence": new_e}, fh, Dumper=_NoAliases, sort_keys=False,
-                  allow_unicode=True, width=200)
+    per = len(diseases)  # one file per copy: each stays well under the knowledge file size limit
+    for k in range(0, factor - 1):
+        d_part = new_d[k * per:(k + 1) * per]
+        ids = {d["id"] for d in d_part}
+        e_part = [e for e in new_e[k * len(evidence):(k + 1) * len(evidence)] if e["disease"] in ids]
+        with open(dest / f"synthetic-{k + 1:03d}.yaml", "w", encoding="utf-8") as fh:
+            fh.write(f"# Synthetic growth x{factor}, copy {k + 1} (bench/synthetic.py); not real knowledge.\n")
+            yaml.dump({"diseases": d_part, "evidence": e_part}, fh, Dumper=_NoAliases, sort_keys=False,
+                      allow_unicode=True, width=200)
     return dest
 
 
