@@ -46,7 +46,8 @@ def show_record(kb: Knowledge, section: str, rec: dict, console: Console) -> Non
     idf = "key" if section in ("references", "trials") else "id"
     rid = rec[idf]
     loc = kb.where[(section, rid)]
-    console.print(f"[bold]{escape(SINGULAR[section])} {escape(rid)}[/bold]  ({escape(loc.path)}:{loc.line})")
+    console.print(f"[bold]{escape(SINGULAR[section])} {escape(rid)}[/bold]  ({escape(loc.path)}:{loc.line})",
+                  soft_wrap=True)  # a long (installed) path is not wrapped into the next line
     for k, v in rec.items():
         if k in (idf, "properties", "cites"):
             continue

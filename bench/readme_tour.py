@@ -3,7 +3,7 @@
 Every fenced block whose first line starts with ``$ msc-ev`` (or ``$ printf ... | msc-ev``, ``$ cat``)
 is re-run command by command with COLUMNS=100 and no colour, from a scratch directory holding
 the README's sample files, and the output under each ``$`` line is replaced. A command may end
-with ``| head -N`` to keep its first N lines (the README then shows ``...``). Run from the
+with ``| head -N`` or ``| tail -N`` to keep its first or last N lines (the README shows ``...``). Run from the
 repository root after a change that moves an output:
 
     python bench/readme_tour.py README.md
@@ -28,15 +28,20 @@ FILES = {
 
 def run(cmd: str, cwd: str) -> tuple[str, int]:
     env = dict(os.environ, COLUMNS="100", NO_COLOR="1", TERM="dumb")
-    keep = None
+    keep = tail = None
     m = re.search(r"\s*\|\s*head -(\d+)\s*$", cmd)
     if m:
         keep, cmd = int(m.group(1)), cmd[:m.start()]
+    m = re.search(r"\s*\|\s*tail -(\d+)\s*$", cmd)
+    if m:
+        tail, cmd = int(m.group(1)), cmd[:m.start()]
     out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, cwd=cwd, env=env)
     text = out.stdout + out.stderr
     lines = [line.rstrip() for line in text.splitlines()]
     if keep is not None and len(lines) > keep:
         lines = lines[:keep] + ["..."]
+    if tail is not None and len(lines) > tail:
+        lines = ["..."] + lines[-tail:]
     return "\n".join(lines), out.returncode
 
 
