@@ -148,7 +148,8 @@ def _blank(item: Item, status: str, message: str) -> dict:
             "message": message}
 
 
-def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3) -> dict:
+def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3,
+               stability: tuple[int, int] | None = None) -> dict:
     """Score one input row. Never raises for a bad row: the status and message say what went wrong."""
     if item.problem:
         return _blank(item, "error", item.problem)
@@ -177,6 +178,10 @@ def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3) -> di
                 cites.append(r.key_citation)
     first = adv.recs["sources"][0] if adv.recs["sources"] else None
     out["level"] = first.level if first else None  # the top source's level: evidence for this disease
+    if stability:  # (samples, seed): how often each axis' #1 stays #1 under perturbed weights
+        from . import whatif
+
+        out["stability"] = whatif.stability_cell(adv, whatif.stability(kb, adv, *stability))
     out["citations"] = cites[:MAX_CITATIONS]
     out["cautions"] = [c["id"] for c in adv.cautions]
     return out
@@ -186,13 +191,14 @@ def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3) -> di
 # running
 
 
-def _worker_init(dirs: tuple[str, ...], base: Constraints, top: int, env: dict):
+def _worker_init(dirs: tuple[str, ...], base: Constraints, top: int, env: dict,
+                 stability: tuple[int, int] | None = None):
     os.environ.update(env)
-    return {"kb": load_cached(dirs[0], tuple(dirs[1:])), "base": base, "top": top}
+    return {"kb": load_cached(dirs[0], tuple(dirs[1:])), "base": base, "top": top, "stability": stability}
 
 
 def _worker_score(state: dict, item: Item) -> dict:
-    return score_item(state["kb"], item, state["base"], state["top"])
+    return score_item(state["kb"], item, state["base"], state["top"], state.get("stability"))
 
 
 def _died(item: Item, reason: str) -> dict:
@@ -208,22 +214,25 @@ WORKER = (_worker_init, _worker_score)
 
 
 def results(kb: Knowledge, items: Iterable[Item], base: Constraints, top: int = 3, jobs: int = 1,
-            check: Callable[[], None] = lambda: None, worker=None) -> Iterator[dict]:
+            check: Callable[[], None] = lambda: None, worker=None,
+            stability: tuple[int, int] | None = None) -> Iterator[dict]:
     """Score ``items``; yield the rows in input order (``jobs`` worker processes when > 1)."""
     try:
         n_items = len(items)  # type: ignore[arg-type]
     except TypeError:
         n_items = None
     if jobs <= 1 or (n_items is not None and n_items <= 1):
+        extra = (stability,) if stability else ()  # score_item's signature stays (kb, item, base, top) otherwise
         for it in items:
-            yield score_item(kb, it, base, top)
+            yield score_item(kb, it, base, top, *extra)
         return
     from .batch_pool import WorkerPool
 
     init, score = worker or WORKER
     env = {k: v for k, v in os.environ.items() if k.startswith("MSC_EV")}
     n = min(jobs, n_items) if n_items is not None else jobs
-    pool = WorkerPool(n, init, (kb.dirs, base, top, env), score, on_death=_died, on_raise=_raised)
+    args = (kb.dirs, base, top, env) + ((stability,) if stability else ())
+    pool = WorkerPool(n, init, args, score, on_death=_died, on_raise=_raised)
     yield from pool.map(items, check)
 
 
@@ -386,13 +395,15 @@ def _final_rows(items: Iterable[Item], kept: dict[int, dict], journal: Path, in_
 def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Constraints = Constraints(),
         top: int = 3, jobs: int = 1, fmt: str = "csv", output: str | None = None,
         stdout: TextIO | None = None, resume: bool = False, progress: bool = False,
-        notice: Callable[[str], None] | None = None, collect: bool = False, worker=None) -> Outcome:
+        notice: Callable[[str], None] | None = None, collect: bool = False, worker=None,
+        stability: tuple[int, int] | None = None) -> Outcome:
     """Score every item and write the output (see the module docstring for the guarantees).
 
     ``collect=True`` also returns every row in ``Outcome.rows`` (for small runs and tests; the
     CLI streams and keeps none).
     """
     t0 = time.perf_counter()
+    extra = ("stability",) if stability else ()
     if fmt not in FORMATS:
         raise UsageError(f"unknown output format {shown(fmt)}; use one of {', '.join(FORMATS)}")
     check_constraints(kb, base)
@@ -413,7 +424,7 @@ def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Const
             kept, keep_bytes, in_order = _done_from_journal(journal)
             _check_done(kept, items, journal)
         elif target.exists():
-            prev = read_previous(target, fmt, carried)
+            prev = read_previous(target, fmt, carried, extra)
             if prev is None:
                 if notice:
                     notice(f"--resume: {fmt} output cannot be read back; scoring every row again")
@@ -439,7 +450,7 @@ def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Const
         if output:
             last = max(in_journal) if in_journal else 0
             with _open_journal(journal, keep_bytes, output) as jf, \
-                    contextlib.closing(results(kb, todo, base, top, jobs, stop.check, worker)) as scored:
+                    contextlib.closing(results(kb, todo, base, top, jobs, stop.check, worker, stability)) as scored:
                 for r in scored:
                     if r["row"] <= last:
                         in_order = False
@@ -454,15 +465,15 @@ def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Const
                         bar.advance(task)
                     stop.check()
             rows = _final_rows(items, kept, journal, in_order)
-            counts = _write_atomic(target, fmt, rows, carried, base, top, collected if collect else None)
+            counts = _write_atomic(target, fmt, rows, carried, base, top, collected if collect else None, extra)
             try:
                 journal.unlink()
             except OSError:  # pragma: no cover
                 pass
         else:
-            w = Writer(fmt, stdout or sys.stdout, carried, base, top)
+            w = Writer(fmt, stdout or sys.stdout, carried, base, top, extra)
             w.begin()
-            with contextlib.closing(results(kb, todo, base, top, jobs, stop.check, worker)) as scored:
+            with contextlib.closing(results(kb, todo, base, top, jobs, stop.check, worker, stability)) as scored:
                 for r in scored:
                     w.row(r)
                     w.fh.flush()
@@ -491,7 +502,7 @@ def _mode_for(target: Path) -> int:
 
 
 def _write_atomic(target: Path, fmt: str, rows: Iterable[dict], carried: list[str], base: Constraints, top: int,
-                  collected: list | None = None) -> dict:
+                  collected: list | None = None, extra: tuple[str, ...] = ()) -> dict:
     """Render ``rows`` into ``.TARGET.tmp``, fsync, and move it over ``target``; return the counts."""
     tmp = temp_path(target)
     try:
@@ -500,7 +511,7 @@ def _write_atomic(target: Path, fmt: str, rows: Iterable[dict], carried: list[st
         raise UsageError(f"cannot write {target}: {exc.strerror or exc} ({tmp.name})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            w = Writer(fmt, fh, carried, base, top)
+            w = Writer(fmt, fh, carried, base, top, extra)
             w.begin()
             for r in rows:
                 w.row(r)

@@ -312,15 +312,16 @@ def column_names(carried: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def header(carried: list[str]) -> list[str]:
-    return ["row", "input", *(n for n, _ in column_names(carried)), *FIXED, "disclaimer"]
+def header(carried: list[str], extra: tuple[str, ...] = ()) -> list[str]:
+    """The CSV/TSV columns; ``extra`` are optional computed columns (``stability`` with --stability)."""
+    return ["row", "input", *(n for n, _ in column_names(carried)), *FIXED, *extra, "disclaimer"]
 
 
 class FlatRow(dict):
     """A row read back from a previous CSV/TSV output: written again exactly as it was."""
 
 
-def flat(row: dict, carried: list[str]) -> dict:
+def flat(row: dict, carried: list[str], extra: tuple[str, ...] = ()) -> dict:
     if isinstance(row, FlatRow):
         return row
     d = {"row": str(row["row"]), "input": row["input"]}
@@ -329,6 +330,8 @@ def flat(row: dict, carried: list[str]) -> dict:
     for k in FIXED:
         v = row[k]
         d[k] = _recs_cell(v) if k in AXES else _cell(v)
+    for k in extra:
+        d[k] = _cell(row.get(k))
     d["disclaimer"] = DISCLAIMER
     return d
 
@@ -373,16 +376,18 @@ class Writer:
     for callers that have one; the counts are the same).
     """
 
-    def __init__(self, fmt: str, fh: TextIO, carried: list[str], constraints: Constraints, top: int):
+    def __init__(self, fmt: str, fh: TextIO, carried: list[str], constraints: Constraints, top: int,
+                 extra: tuple[str, ...] = ()):
         if fmt not in FORMATS:
             raise UsageError(f"unknown output format {shown(fmt)}; use one of {', '.join(FORMATS)}")
         self.fmt, self.fh, self.carried, self.constraints, self.top = fmt, fh, carried, constraints, top
+        self.extra = extra
         self._csv = None
         self.counts = new_counts()
 
     def begin(self):
         if self.fmt in ("csv", "tsv"):
-            self._csv = csv.DictWriter(self.fh, fieldnames=header(self.carried),
+            self._csv = csv.DictWriter(self.fh, fieldnames=header(self.carried, self.extra),
                                        delimiter="," if self.fmt == "csv" else "\t",
                                        lineterminator="\n", extrasaction="raise")
             self._csv.writeheader()
@@ -390,7 +395,8 @@ class Writer:
             self.fh.write('{\n  "rows": [')
         elif self.fmt == "markdown":
             cols = ["row", "input", *(n for n, _ in column_names(self.carried)), "status", "disease",
-                    "matched by", "level", "sources", "routes", "engineering", "key citations", "message"]
+                    "matched by", "level", "sources", "routes", "engineering", "key citations", "message",
+                    *self.extra]
             self.fh.write("# MSC-EV batch advice\n\n")
             self.fh.write(f"> {DISCLAIMER}\n\n")
             active = {k: v for k, v in self.constraints.as_json().items() if v}
@@ -403,18 +409,18 @@ class Writer:
         self.counts["rows"] += 1
         self.counts[row["status"]] += 1
         if self.fmt in ("csv", "tsv"):
-            self._csv.writerow(flat(row, self.carried))
+            self._csv.writerow(flat(row, self.carried, self.extra))
         elif self.fmt == "jsonl":
             self.fh.write(jsonl_line(row))
         elif self.fmt == "json":
             sep = "\n    " if self.counts["rows"] == 1 else ",\n    "
             self.fh.write(sep + _indented(_structured(row), 2))
         elif self.fmt == "markdown":
-            f = flat(row, self.carried)
+            f = flat(row, self.carried, self.extra)
             disease = f"`{f['disease_id']}` {f['disease_name']}" if f["disease_id"] else ""
             cells = [f["row"], f["input"], *(f[n] for n, _ in column_names(self.carried)), f["status"],
                      disease, f["matched_by"], f["level"], f["sources"], f["routes"], f["engineering"],
-                     f["citations"], f["message"]]
+                     f["citations"], f["message"], *(f[k] for k in self.extra)]
             self.fh.write("| " + " | ".join(_md(c) for c in cells) + " |\n")
 
     def end(self, rows: Iterable[dict] | None = None):
@@ -490,7 +496,7 @@ def read_journal(path: Path) -> list[dict]:
     return [r for _, r in iter_journal(path)]
 
 
-def read_previous(out_path: Path, fmt: str, carried: list[str]) -> list[dict] | None:
+def read_previous(out_path: Path, fmt: str, carried: list[str], extra: tuple[str, ...] = ()) -> list[dict] | None:
     """Rows of a complete previous output; None when the format cannot be read back."""
     if fmt == "jsonl":
         return read_journal(out_path)
@@ -514,7 +520,7 @@ def read_previous(out_path: Path, fmt: str, carried: list[str]) -> list[dict] | 
     if fmt in ("csv", "tsv"):
         reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="," if fmt == "csv" else "\t")
         try:
-            if reader.fieldnames != header(carried):
+            if reader.fieldnames != header(carried, extra):
                 raise UsageError(f"--resume: {out_path} has other columns than this run would write")
             rows = []
             for d in reader:

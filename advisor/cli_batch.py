@@ -55,6 +55,11 @@ def register(app, knowledge, fail, out):
         route: List[str] = ROUTE,
         clinical_only: bool = CLINICAL,
         population: Optional[str] = POPULATION,
+        stability: int = typer.Option(0, "--stability", metavar="N", min=0, max=100_000,
+                                      help="Add a stability column: how often each axis' #1 stays #1 under N "
+                                           "seeded perturbations of the weights (0: off; advise --stability "
+                                           "uses 200)."),
+        seed: int = typer.Option(0, "--seed", metavar="N", help="Seed of the --stability perturbations."),
     ):
         """Score a list of diseases in FILE: one output row per input row, in input order.
 
@@ -73,6 +78,7 @@ def register(app, knowledge, fail, out):
             base = resolved(kb, constraints(exclude_source, route, clinical_only, population))
             outcome = B.run(kb, items, carried, base=base, top=top, jobs=jobs, fmt=chosen, output=output,
                             resume=resume, progress=sys.stderr.isatty(),
+                            stability=(stability, seed) if stability else None,
                             notice=lambda m: typer.echo(f"msc-ev: {m}", err=True))
         except AdvisorError as exc:
             fail(exc)

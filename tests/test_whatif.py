@@ -7,6 +7,7 @@ ranking when applied through an independent path) rather than today's scores.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -367,3 +368,22 @@ def test_diff_of_a_weights_overlay_over_all_diseases(tmp_path):
     for e in doc["diseases"]:
         for c in e["changes"]:
             assert c["before"] != c["after"]
+
+
+def test_batch_stability_adds_a_column_and_is_the_same_whatever_the_jobs(tmp_path):
+    src = tmp_path / "d.txt"
+    src.write_text("perinatal brain injury\nglioblastoma\nxyzzy\n")
+    plain = run("batch", str(src), "-f", "csv")
+    assert plain.stdout.splitlines()[0].split(",")[-2:] == ["message", "disclaimer"]
+    one = run("batch", str(src), "-f", "csv", "--stability", "20", "--seed", "3")
+    assert one.exit_code == 1  # the unknown row
+    rows = list(__import__("csv").DictReader(io.StringIO(one.stdout)))
+    assert list(rows[0])[-2:] == ["stability", "disclaimer"]
+    adv = advisor.consult(advisor.load_kb(), "perinatal brain injury")
+    stab = W.stability(advisor.load_kb(), adv, 20, 3)
+    assert rows[0]["stability"] == W.stability_cell(adv, stab)
+    assert rows[0]["stability"].startswith(f"{adv.recs['sources'][0].id} #1 in ")
+    assert rows[2]["stability"] == ""  # no advice, no stability
+    out = tmp_path / "o.csv"
+    two = run("batch", str(src), "-o", str(out), "--stability", "20", "--seed", "3", "--jobs", "2")
+    assert two.exit_code == 1 and out.read_text() == one.stdout
