@@ -72,6 +72,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
 
 # input and output live in batch_io; these names are re-exported for callers of advisor.batch
+from .fileio import discard
 from .batch_io import (EXTENSIONS, FIXED, FORMATS, INPUT_FORMATS, STATUSES, FlatRow, InputError, Item, Rows,
                        Writer, column_names, detect_format, flat, header, iter_journal, journal_path, jsonl_line,
                        new_counts, parse_data, parse_table, parse_text, read_input, read_journal, read_previous,
@@ -528,10 +529,7 @@ def _write_atomic(target: Path, fmt: str, rows: Iterable[dict], carried: list[st
                              f"{journal_path(target).name}") from None
         return w.counts
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        discard(tmp)
         raise
 
 

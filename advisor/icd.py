@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from .fileio import discard
 from .text import norm
 
 FORMAT = 5  # bump when the layout or the normalisation changes
@@ -203,10 +204,7 @@ def build(path: Path) -> None:
         con.close()
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        discard(tmp)
         raise
 
 

@@ -38,6 +38,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from . import kb as K
+from .fileio import discard
 from .yamlio import MDict, MList
 
 TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
@@ -190,10 +191,7 @@ def _write(path: Path, blob: bytes) -> None:
             fh.write(blob)
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        discard(tmp)
         raise
     _prune(path.parent, keep=path)
 
