@@ -23,6 +23,9 @@ import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import time
+
+import orjson
 from durable import engine as _durable
 
 from ..rules import RULE_LIST, TIERS, Rule, actions
@@ -91,17 +94,21 @@ _CURRENT: list[Session] = []  # the running consultation (a stack of at most one
 
 
 def _make_action(rule: Rule):
+    binds = tuple(cond.bind for cond in rule.conditions)
+
     def action(c):  # durable-rules checks the argument count: exactly one
         ctx = _CURRENT[-1]
         try:
             raw = c._m if isinstance(c._m, dict) else {}
-            bound = {}
-            for cond in rule.conditions:
-                f = dict(raw[cond.bind])
-                f.pop("sid", None)
-                f["id"] = ctx.logical.get(f["id"], f["id"])
-                bound[cond.bind] = f
-            step = Step(len(ctx.steps) + 1, rule.id, [bound[cd.bind]["id"] for cd in rule.conditions])
+            if ctx.clashes:  # some engine ids differ from the logical ones: translate them back
+                bound = {}
+                for b in binds:
+                    f = dict(raw[b])
+                    f["id"] = ctx.logical.get(f["id"], f["id"])
+                    bound[b] = f
+            else:  # the facts as the engine handed them over (decoded afresh for this firing)
+                bound = raw
+            step = Step(len(ctx.steps) + 1, rule.id, [bound[b]["id"] for b in binds])
             ctx.steps.append(step)
             new, gone = actions.run(rule, bound, ctx.weights)
             sid = raw[rule.conditions[0].bind]["sid"]
@@ -124,6 +131,30 @@ def _make_action(rule: Rule):
 
     action.__name__ = rule.id.replace("-", "_")
     return action
+
+
+class _OrJSON:
+    """durable-rules' codec: every fact crosses into the C engine as JSON text, and every firing's
+    matched facts come back as JSON text (``durable.engine`` calls ``json.dumps``/``json.loads`` through
+    its module-level ``json``). orjson writes the same JSON, compact, and reads it back to equal values;
+    measured: consultations ~25% faster (bench/bench.py). Facts hold only strings, ints and lists
+    of them (engine.py's own rule), which orjson handles as json does."""
+
+    @staticmethod
+    def dumps(obj, ensure_ascii=False, **_kw) -> str:  # durable passes ensure_ascii=False everywhere
+        return orjson.dumps(obj).decode("utf-8")
+
+    loads = staticmethod(orjson.loads)
+
+
+def _unix_now() -> float:
+    """durable-rules times each action (a lease of 10 s) with two datetime computations per firing;
+    a monotonic clock measures the same intervals for less."""
+    return time.monotonic()
+
+
+_durable.json = _OrJSON
+_durable._unix_now = _unix_now
 
 
 class _QuietHost(_durable.Host):

@@ -242,7 +242,7 @@ def _rules_for(axis: str, iid: str) -> list:
 
 
 def _fact_words(f: dict) -> str:
-    key = {"disease": "disease", "evidence": "evidence", "finding": "evidence", "option": "engineering",
+    key = {"disease": "disease", "evidence": "evidence", "option": "engineering",
            "route": "route", "contribution": "item", "comparison": "comparison"}.get(f["kind"])
     return f"{f['kind']} {f.get(key, f['id'])}" if key else f["id"]
 
@@ -267,12 +267,13 @@ def _evidence_of(kb: Knowledge, axis: str, iid: str) -> list[str]:
 
 
 def _evidence_fate(kb: Knowledge, adv: Advice, eid: str) -> str:
-    """Why an evidence item did or did not become a finding here, from the facts the rules left."""
+    """Why an evidence item did or did not count here, from the facts the rules left."""
     ev = kb.evidence[eid]
     did = ev["disease"]
-    found = next((f for f in adv.derived if f["kind"] == "finding" and f["evidence"] == eid), None)
+    found = next((f for f in adv.derived if f["kind"] == "contribution" and f["origin"] == "evidence"
+                  and f["evidence"] == eid), None)
     if found:
-        return f"{eid} ({did}): a finding at tier {found['tier']} ({found['basis']})"
+        return f"{eid} ({did}): counted at tier {found['tier']} ({found['basis']})"
     rel = next((r for r in adv.relations if r["disease"] == did), None)
     block = next((b for b in adv.blocked if b["axis"] == "disease" and b["item"] == did), None)
     asserted = any(f["kind"] == "evidence" and f["evidence"] == eid for f in adv.facts)

@@ -65,8 +65,6 @@ def _fact_gloss(kb: Knowledge, fid: str) -> str:
         ev = kb.evidence[rest]
         d = kb.diseases.get(ev["disease"], {}).get("name", ev["disease"])
         return f"evidence: {ev['source']} {ev['vesicle']}, {ev['model']}, {ev['species']} donor, {d} ({ev['direction']})"
-    if kind == "finding" and rest in kb.evidence:
-        return f"finding: evidence {rest} applies to this query"
     if kind == "support" and len(parts) >= 3:
         return f"support for {parts[0]} {parts[1]} by rule {parts[2]}" + (f" from {parts[3]}" if len(parts) > 3 and parts[3] else "")
     if kind == "class":

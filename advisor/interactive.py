@@ -54,7 +54,7 @@ USAGE = {
     "why": "usage: why ID, e.g. 'why uc-msc' or 'why IV'",
     "why not": "usage: why not ID, e.g. 'why not es-msc'",
     "cite": "usage: cite N (a number from 'refs'), a reference key or cai2020:76",
-    "rule": "usage: rule ID, e.g. 'rule ev-direct' ('rules' lists them)",
+    "rule": "usage: rule ID, e.g. 'rule sup-source' ('rules' lists them)",
     "export": "usage: export bibtex, export ris or export csl-json",
     "what if": "usage: what if exclude ID | route ID[,ID] | population P | clinical-only | reset",
     "what if exclude": "usage: what if exclude ID, e.g. 'what if exclude uc-msc' (a source id or name)",

@@ -68,23 +68,16 @@ def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], lis
         ev = p.get("evidence", "")
         return [{"id": f"blocked:{p['axis']}:{p['item']}:{ev}", "kind": "blocked", "axis": p["axis"],
                  "item": p["item"], "evidence": ev, "reason": p["reason"], "rule": rule.id}], []
-    if a == "find":
-        e, r = p["evidence"], p["relation"]
-        tier = w.tiers[r["basis"]][e["model"]]
-        cf = mul(e["strength"], w.tier[tier])
-        if e["direction"] == "opposes":
-            cf = -cf
-        return [{"id": f"finding:{e['evidence']}", "kind": "finding", "evidence": e["evidence"],
-                 "disease": e["disease"], "basis": r["basis"], "tier": tier, "cf": cf, "source": e["source"],
-                 "route": e["route"], "vesicle": e["vesicle"], "model": e["model"], "direction": e["direction"],
-                 "paper": e["paper"], "unstated": e["unstated"], "clinical": e["clinical"], "reaches": e["reaches"],
-                 "order": order_key(tier, cf, e["order"]), "rule": rule.id}], []
     if a == "contribute":
-        if "finding" in p:
-            f = p["finding"]
-            return [_contribution(rule, p["axis"], p["item"], cf=f["cf"], tier=f["tier"], basis=f["basis"],
-                                  paper=f["paper"], evidence=f["evidence"], origin="evidence",
-                                  clinical=f["clinical"], model=f["model"], order=f["order"])], []
+        if "evidence" in p:
+            e, r = p["evidence"], p["relation"]
+            tier = w.tiers[r["basis"]][e["model"]]
+            cf = mul(e["strength"], w.tier[tier])
+            if e["direction"] == "opposes":
+                cf = -cf
+            return [_contribution(rule, p["axis"], p["item"], cf=cf, tier=tier, basis=r["basis"],
+                                  paper=e["paper"], evidence=e["evidence"], origin="evidence",
+                                  clinical=e["clinical"], model=e["model"], order=order_key(tier, cf, e["order"]))], []
         if "contribution" in p:
             s = p["contribution"]
             scale = {"source_rollup": w.source_rollup}[p["scale"]]

@@ -62,12 +62,6 @@ FACTS: dict[str, tuple[str, dict[str, str]]] = {
     # derived
     "relation": ("a relation of a disease to the query", {"disease": "the disease", "basis": "direct, related or indirect",
                                                         "how": "in words"}),
-    "finding": ("a finding", {
-        "evidence": "its evidence item", "basis": "direct, related or indirect", "tier": "its tier", "cf": "its certainty factor",
-        "source": "the MSC source", "route": "the route, or ''", "vesicle": "the vesicle type", "model": "the kind of study",
-        "direction": "supports or opposes", "paper": "the primary paper", "unstated": "1 if the source is not stated",
-        "clinical": "1 for a reported clinical study", "reaches": "1 if its route reaches the organ system",
-        "order": "its place in a stable order"}),
     "contribution": ("a contribution", {
         "axis": "source, route or engineering", "item": "the candidate", "cf": "its certainty factor", "tier": "its tier",
         "basis": "direct, related or indirect", "paper": "its primary paper, or ''", "evidence": "its evidence item, or ''",
@@ -81,8 +75,7 @@ FACTS: dict[str, tuple[str, dict[str, str]]] = {
 ACTIONS: dict[str, tuple[set[str], set[str]]] = {  # action -> (required params, optional params)
     "relate": ({"disease", "basis", "how"}, set()),
     "block": ({"axis", "item", "reason"}, {"evidence"}),
-    "find": ({"evidence", "relation"}, set()),
-    "contribute": ({"axis", "item"}, {"finding", "contribution", "scale"}),
+    "contribute": ({"axis", "item"}, {"evidence", "relation", "contribution", "scale"}),
     "exclude": ({"axis", "item", "reason"}, set()),
     "set-aside": ({"contribution"}, set()),
     "population": ({"population", "via"}, set()),
@@ -198,11 +191,10 @@ def action_text(action: str, p: dict) -> str:
         return f"relate {v['disease']} to the query as {p['basis']} evidence ({p['how']})"
     if action == "block":
         return f"block {p['axis']} {v['item']}: {p['reason']}"
-    if action == "find":
-        return f"a finding for {v['evidence']}, with the tier of its basis and model (rules/hierarchy.yaml) and CF = strength x tier discount"
     if action == "contribute":
-        if "finding" in p:
-            how = f"with the CF and tier of {v['finding']}"
+        if "evidence" in p:
+            how = (f"with the tier of {v['relation']}'s basis and {v['evidence']}'s model (rules/hierarchy.yaml), "
+                   "CF = strength x tier discount, negated if it opposes")
         elif "contribution" in p:
             how = f"with the CF of {v['contribution']} x {p['scale']}, same tier"
         else:
@@ -327,7 +319,7 @@ def parse(doc, origin: str = str(RULES_FILE)) -> tuple[Rule, ...]:
         weight = raw.get("weight")
         if weight is not None and not isinstance(weight, str):
             raise DeclarationError(f"{where}: weight must be the name of a weight")
-        if action == "contribute" and "finding" not in params and "contribution" not in params and weight != f"rules.{rid}":
+        if action == "contribute" and "evidence" not in params and "contribution" not in params and weight != f"rules.{rid}":
             raise DeclarationError(f"{where}: a contribution with its own certainty factor names weight rules.{rid}")
         rules.append(Rule(rid, raw["stage"], pri, raw["description"].strip(), tuple(cites), weight,
                           tuple(conds), action, params, i))

@@ -170,9 +170,10 @@ def first_failure(rule: Rule, facts: Facts, fixed: dict[str, dict[str, object]] 
         return all(f.get(k) == v for k, v in fixed.get(cond.bind, {}).items())
 
     best: Failure | None = None
+    best_score = -1
 
     def walk(i: int, bound: dict) -> bool:
-        nonlocal best
+        nonlocal best, best_score
         if i == len(rule.conditions):
             return True
         cond = rule.conditions[i]
@@ -197,8 +198,10 @@ def first_failure(rule: Rule, facts: Facts, fixed: dict[str, dict[str, object]] 
                 del bound[cond.bind]
             elif extra_ok(cond, f) and score > near_score:
                 nearest, near_score, near_test = f, score, failed
-        if best is None or i > len(best.bound):
-            best = Failure(cond, dict(bound), nearest, near_test)
+        # the deepest condition that fails; among bindings failing there, the one whose nearest fact
+        # passes the most tests (a join names the binding it almost matched, not the first one tried)
+        if best is None or i > len(best.bound) or (i == len(best.bound) and near_score > best_score):
+            best, best_score = Failure(cond, dict(bound), nearest, near_test), near_score
         return False
 
     return None if walk(0, {}) else best

@@ -127,7 +127,7 @@ MALFORMED = {
     "why not": "usage: why not ID, e.g. 'why not es-msc'",
     "cite": "usage: cite N (a number from 'refs'), a reference key or cai2020:76",
     "cite 999": None,  # "No reference 999: 'refs' lists 1 to N."
-    "rule": "usage: rule ID, e.g. 'rule ev-direct' ('rules' lists them)",
+    "rule": "usage: rule ID, e.g. 'rule sup-source' ('rules' lists them)",
     "rule no-such-rule": None,
     "export": "usage: export bibtex, export ris or export csl-json",
     "export pdf": "usage: export bibtex, export ris or export csl-json",
@@ -164,7 +164,7 @@ def test_piped_malformed_commands_get_one_line_hints():
 
 # Every command `ask` accepts, written out by hand (not read from the code).
 EVERY_COMMAND = ["why uc-msc", "why not es-msc", "how", "trace", "sources", "routes", "engineering", "advice",
-                 "refs", "cite 1", "export ris", "rule ev-direct", "rules", "what if exclude umbilical cord",
+                 "refs", "cite 1", "export ris", "rule sup-source", "rules", "what if exclude umbilical cord",
                  "what if route IV", "what if population neonate", "what if clinical-only", "what if reset",
                  "help", "new"]
 
@@ -218,7 +218,7 @@ def test_completions_follow_the_question(kbc):
     assert complete(kbc, "command", "what if route IV, intrana")[0] == "intranasal"
     assert complete(kbc, "command", "why not es") == ["es-msc"]
     assert complete(kbc, "command", "export c") == ["csl-json"]
-    assert complete(kbc, "command", "rule ev-di") == ["ev-direct"]
+    assert complete(kbc, "command", "rule guard-ca") == ["guard-cancer"]
     assert complete(kbc, "command", "cite thomi2019") == ["thomi2019a", "thomi2019b"]
 
 

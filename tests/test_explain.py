@@ -87,7 +87,7 @@ Evidence items about bm-msc in the knowledge base (34):
     process (fibrosis, metabolic)
   - cai2020-39 (radiation-injury): not transferred: another organ system (hematopoietic), no shared
     process (injury-regeneration)
-  - cai2020-40 (allergic-asthma): a finding at tier 4 (indirect)
+  - cai2020-40 (allergic-asthma): counted at tier 4 (indirect)
   - cai2020-44 (cutaneous-wound): not transferred: another organ system (skin), no shared process
     (injury-regeneration)
   - cai2020-47 (myocardial-infarction): not transferred: another organ system (cardiovascular), no
@@ -96,8 +96,8 @@ Evidence items about bm-msc in the knowledge base (34):
     shared process (ischemia-reperfusion)
   - cai2020-49 (myocardial-infarction): not transferred: another organ system (cardiovascular), no
     shared process (ischemia-reperfusion)
-  - cai2020-50 (inflammatory-bowel-disease): a finding at tier 4 (indirect)
-  - cai2020-51 (osteonecrosis-of-femoral-head): a finding at tier 4 (indirect)
+  - cai2020-50 (inflammatory-bowel-disease): counted at tier 4 (indirect)
+  - cai2020-51 (osteonecrosis-of-femoral-head): counted at tier 4 (indirect)
   - ... and 22 more
 No single change tried (up to three new studies of this disease, excluding up to three candidates,
 one weight anywhere in its range) puts bm-msc first.
@@ -112,8 +112,9 @@ route intranasal (Intranasal administration) got no support for Osteoarthritis.
   - blocked by guard-route-reach (cai2020-t2-18): the route does not reach the organ system asked
     about
 Rules that could support intranasal (their declared conditions, checked against this consultation):
-  - [x] sup-route: needs a finding (f) whose route is not empty and reaches is 1: the nearest,
-    finding cai2020-t2-18, fails 'reaches is 1' (its reaches is 0)
+  - [x] sup-route: needs an evidence item (e) whose disease is the disease of r and registered is 0
+    and route is not empty and reaches is 1: the nearest, evidence cai2020-t2-18, fails 'reaches is
+    1' (its reaches is 0)
   - [x] gen-exosome-intranasal-cns: needs the query (q) whose organ is nervous-system: the nearest,
     query, fails 'organ is nervous-system' (its organ is 'cartilage-joint')
   - [x] route-reach: needs a route (r) whose reaches is 1: the nearest, route intranasal, fails
@@ -124,7 +125,7 @@ Rules that could support intranasal (their declared conditions, checked against 
 Evidence items about intranasal in the knowledge base (2):
   - cai2020-t2-06 (autism-spectrum-disorder): not transferred: another organ system
     (nervous-system), no shared process (neurodevelopmental)
-  - cai2020-t2-18 (perinatal-brain-injury): a finding at tier 4 (indirect)
+  - cai2020-t2-18 (perinatal-brain-injury): counted at tier 4 (indirect)
 No single change tried (up to three new studies of this disease, excluding up to three candidates,
 one weight anywhere in its range) puts intranasal first.
 Note: Research and teaching aid, not medical advice: rankings summarise mostly preclinical findings
@@ -187,49 +188,35 @@ flowchart LR
   n15[["6. rel-same-process"]]:::rule
   n16["disease:diabetic-nephropathy"]:::input
   n17("relation:diabetic-nephropathy"):::derived
-  n18[["7. ev-direct"]]:::rule
-  n19["ev:cai2020-54"]:::input
-  n20("finding:cai2020-54"):::derived
-  n21[["8. ev-related"]]:::rule
-  n22["ev:heo2018-43f"]:::input
-  n23("finding:heo2018-43f"):::derived
-  n24[["9. ev-related"]]:::rule
-  n25["ev:heo2018-40a"]:::input
-  n26("finding:heo2018-40a"):::derived
-  n27[["10. ev-indirect"]]:::rule
-  n28["ev:cai2020-33"]:::input
-  n29("finding:cai2020-33"):::derived
-  n30[["11. ev-indirect"]]:::rule
-  n31["ev:heo2018-43h"]:::input
-  n32("finding:heo2018-43h"):::derived
-  n33[["12. ev-indirect"]]:::rule
-  n34["ev:heo2018-43g"]:::input
-  n35("finding:heo2018-43g"):::derived
-  n36[["13. sup-source"]]:::rule
-  n37("contribution:source:bm-msc:sup-source:cai2020-33"):::derived
-  n38[["14. sup-source"]]:::rule
-  n39("contribution:source:bm-msc:sup-source:cai2020-54"):::derived
-  n40[["15. ctx-unstated-source"]]:::rule
-  n41("context:unstated-source:heo2018-40a"):::derived
-  n42[["16. ctx-unstated-source"]]:::rule
-  n43("context:unstated-source:heo2018-43f"):::derived
-  n44[["17. route-reach"]]:::rule
-  n45["route:systemic"]:::input
-  n46("contribution:route:systemic:route-reach:"):::derived
-  n47[["18. route-reach"]]:::rule
-  n48["route:intravenous"]:::input
-  n49("contribution:route:intravenous:route-reach:"):::derived
-  n50[["19. ctx-readiness"]]:::rule
-  n51["cmp:readiness-uc-msc"]:::input
-  n52("context:readiness:readiness-uc-msc"):::derived
-  n53[["20. ctx-readiness"]]:::rule
-  n54["cmp:readiness-bm-msc"]:::input
-  n55("context:readiness:readiness-bm-msc"):::derived
-  n56[["21. caution-opposing"]]:::rule
-  n57("caution:opposing-evidence::cai2020-54"):::derived
-  n58{{"source bm-msc: rank 1, tier 4, score -0.150"}}:::item
-  n59{{"route systemic: rank 2, tier 4, score 0.150"}}:::item
-  n60{{"route intravenous: rank 1, tier 4, score 0.150"}}:::item
+  n18[["7. sup-source"]]:::rule
+  n19["ev:cai2020-33"]:::input
+  n20("contribution:source:bm-msc:sup-source:cai2020-33"):::derived
+  n21[["8. sup-source"]]:::rule
+  n22["ev:cai2020-54"]:::input
+  n23("contribution:source:bm-msc:sup-source:cai2020-54"):::derived
+  n24[["9. ctx-unstated-source"]]:::rule
+  n25["ev:heo2018-43f"]:::input
+  n26("context:unstated-source:heo2018-43f"):::derived
+  n27[["10. ctx-unstated-source"]]:::rule
+  n28["ev:heo2018-40a"]:::input
+  n29("context:unstated-source:heo2018-40a"):::derived
+  n30[["11. route-reach"]]:::rule
+  n31["route:systemic"]:::input
+  n32("contribution:route:systemic:route-reach:"):::derived
+  n33[["12. route-reach"]]:::rule
+  n34["route:intravenous"]:::input
+  n35("contribution:route:intravenous:route-reach:"):::derived
+  n36[["13. ctx-readiness"]]:::rule
+  n37["cmp:readiness-uc-msc"]:::input
+  n38("context:readiness:readiness-uc-msc"):::derived
+  n39[["14. ctx-readiness"]]:::rule
+  n40["cmp:readiness-bm-msc"]:::input
+  n41("context:readiness:readiness-bm-msc"):::derived
+  n42[["15. caution-opposing"]]:::rule
+  n43("caution:opposing-evidence::cai2020-54"):::derived
+  n44{{"source bm-msc: rank 1, tier 4, score -0.150"}}:::item
+  n45{{"route systemic: rank 2, tier 4, score 0.150"}}:::item
+  n46{{"route intravenous: rank 1, tier 4, score 0.150"}}:::item
   n1 --> n0
   n0 --> n2
   n4 --> n3
@@ -246,46 +233,33 @@ flowchart LR
   n1 --> n15
   n16 --> n15
   n15 --> n17
-  n5 --> n18
+  n17 --> n18
   n19 --> n18
   n18 --> n20
-  n8 --> n21
+  n5 --> n21
   n22 --> n21
   n21 --> n23
   n8 --> n24
   n25 --> n24
   n24 --> n26
-  n17 --> n27
+  n8 --> n27
   n28 --> n27
   n27 --> n29
-  n14 --> n30
   n31 --> n30
   n30 --> n32
-  n11 --> n33
   n34 --> n33
   n33 --> n35
-  n29 --> n36
-  n36 --> n37
-  n20 --> n38
-  n38 --> n39
-  n26 --> n40
-  n40 --> n41
-  n23 --> n42
+  n37 --> n36
+  n36 --> n38
+  n40 --> n39
+  n39 --> n41
+  n5 --> n42
+  n22 --> n42
   n42 --> n43
-  n45 --> n44
-  n44 --> n46
-  n48 --> n47
-  n47 --> n49
-  n51 --> n50
-  n50 --> n52
-  n54 --> n53
-  n53 --> n55
-  n20 --> n56
-  n56 --> n57
-  n37 --> n58
-  n39 --> n58
-  n46 --> n59
-  n49 --> n60
+  n20 --> n44
+  n23 --> n44
+  n32 --> n45
+  n35 --> n46
   classDef input fill:#eeeeee,stroke:#999999
   classDef derived fill:#e8f4ff,stroke:#3377aa
   classDef rule fill:#fff4d6,stroke:#aa8800
@@ -348,7 +322,7 @@ def test_markup_in_data_is_escaped(kbc, oa):
 
 def test_every_explanation_states_the_disclaimer(kbc, oa):
     for doc in (X.why_doc(kbc, oa, "bm-msc"), X.why_not_doc(kbc, oa, "uc-msc"), X.rules_doc(kbc),
-                X.rules_doc(kbc, "ev-direct"), X.cite_doc(kbc, "cai2020")):
+                X.rules_doc(kbc, "sup-source"), X.cite_doc(kbc, "cai2020")):
         assert "not medical advice" in render(doc)
         assert advisor.DISCLAIMER in doc.markdown()
     assert advisor.DISCLAIMER in X.explain_markdown(kbc, oa)

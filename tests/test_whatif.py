@@ -314,14 +314,13 @@ def test_diff_lists_what_a_new_paper_moves(tmp_path):
     added = entry["firings"]["added"]
     assert [(f["rule"], f["matched"]) for f in added] == [
         ("rel-self", ["disease:knee-osteoarthritis"]),
-        ("ev-direct", ["relation:knee-osteoarthritis", "ev:test-study-1"]),
-        ("sup-source", ["finding:test-study-1"]),
-        ("sup-route", ["finding:test-study-1"])]
+        ("sup-source", ["relation:knee-osteoarthritis", "ev:test-study-1"]),
+        ("sup-route", ["relation:knee-osteoarthritis", "ev:test-study-1"])]
     assert entry["firings"]["removed"] == []
     assert doc["disclaimer"] == advisor.DISCLAIMER
     text = run("diff", str(overlay), "knee-osteoarthritis")
     assert text.stdout.startswith(f"Overlay {overlay}: 1 of 1 disease change rank or tier.\n")
-    assert "  sources ad-msc: #" in text.stdout and "+ firing ev-direct: matched" in text.stdout
+    assert "  sources ad-msc: #" in text.stdout and "+ firing sup-source: matched" in text.stdout
     assert run("diff", str(overlay), "knee-osteoarthritis", "--exit-code").exit_code == 1
 
 
