@@ -243,35 +243,23 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
             pool |= set(idx["by_process"].get(p, ()))
     else:
         pool = set(kb.diseases)
+    groups: dict[str, dict] = {}  # disease facts: one per disease of the family, one per group of the others
     for did in sorted(pool):
         d = kb.diseases[did]
         lin = lineage.get(did, "none")
-        shared = next((p for p in processes if p in d["processes"]), "")
-        same_organ = 1 if d["organ"] == organ else 0
         if index and lin != "broader" and not kb.evidence_by_disease.get(did):
             continue  # no evidence: nothing to transfer (ancestors stay: comparisons name them)
-        facts.append({"id": f"disease:{did}", "kind": "disease", "disease": did, "lineage": lin,
-                      "same_organ": same_organ, "shared_process": shared,
-                      "cancer": 1 if "cancer" in d["processes"] else 0})
-        for eid in kb.evidence_by_disease.get(did, ()):
-            ev = kb.evidence[eid]
-            registered = ev["model"] == "clinical-registered"
-            if kb.strength[eid] == 0 and not registered:
-                continue  # its only primary citation is flagged as a mismatch: given no weight
-            route = ev.get("route") or ""
-            reaches = 1 if not route or organ in (kb.routes[route].get("reaches") or ()) else 0
-            facts.append({
-                "id": f"ev:{eid}", "kind": "evidence", "evidence": eid, "disease": did, "source": ev["source"],
-                "route": route, "model": ev["model"], "direction": ev["direction"], "strength": kb.strength[eid],
-                "vesicle": ev["vesicle"], "paper": idx["paper"][eid], "registered": 1 if registered else 0,
-                "unstated": 1 if ev["source"] == "msc" else 0,
-                "clinical": 1 if ev["model"] in ("clinical-completed", "case-report") else 0,
-                "reaches": reaches, "order": idx["order"][eid],
-            })
-            for o in ev.get("engineering") or ():
-                opt = kb.engineering[o]
-                facts.append({"id": f"eveng:{eid}:{o}", "kind": "evidence-engineering", "evidence": eid,
-                              "engineering": o, **_option_flags(opt, organ, pops)})
+        shared = next((p for p in processes if p in d["processes"]), "")
+        same_organ = 1 if d["organ"] == organ else 0
+        cancer = 1 if "cancer" in d["processes"] else 0
+        label = did if lin != "none" else _group_label(same_organ, shared, cancer)
+        g = groups.get(label)
+        if g is None:
+            g = groups[label] = {"id": f"disease:{label}", "kind": "disease", "disease": label, "members": [],
+                                 "lineage": lin, "same_organ": same_organ, "shared_process": shared, "cancer": cancer}
+        g["members"].append(did)
+    facts.extend(groups[k] for k in sorted(groups))
+    facts.extend(_evidence_facts(kb, idx, groups, organ, pops))
     for p in pops:
         facts.append({"id": f"dpop:{p}", "kind": "disease-population", "population": p})
     for rid, r in sorted(kb.routes.items()):
@@ -308,6 +296,52 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
         facts.append({"id": f"con:population:{constraints.population}", "kind": "constraint", "type": "population",
                       "value": constraints.population, "in_disease": 1 if constraints.population in pops else 0,
                       "disease_has_populations": 1 if pops else 0})
+    return facts
+
+
+def _group_label(same_organ: int, shared: str, cancer: int) -> str:
+    """The id of a group of diseases outside the query's family that every rule treats alike: they
+    agree on organ system (same or other), the first process shared with the query, and cancer.
+    ('+' never occurs in a disease id.)"""
+    return f"{'same' if same_organ else 'other'}-organ" + (f"+{shared}" if shared else "") + ("+cancer" if cancer else "")
+
+
+def _evidence_facts(kb: Knowledge, idx: dict, groups: dict[str, dict], organ: str, pops: tuple[str, ...]) -> list[dict]:
+    """One fact per evidence item of the asserted diseases, except that items of one paper that agree
+    on every field a rule or an action reads (their disease's group included) are one fact listing
+    them as members: one paper counts once, so only the first (in the stable evidence order, the one
+    paper-once would keep) could count, and every rule treats the others exactly as it treats it."""
+    bundles: dict[tuple, list] = {}
+    for label in sorted(groups):
+        for did in groups[label]["members"]:
+            for eid in kb.evidence_by_disease.get(did, ()):
+                ev = kb.evidence[eid]
+                registered = ev["model"] == "clinical-registered"
+                if kb.strength[eid] == 0 and not registered:
+                    continue  # its only primary citation is flagged as a mismatch: given no weight
+                route = ev.get("route") or ""
+                reaches = 1 if not route or organ in (kb.routes[route].get("reaches") or ()) else 0
+                fields = {
+                    "disease": label, "source": ev["source"], "route": route, "model": ev["model"],
+                    "direction": ev["direction"], "strength": kb.strength[eid], "vesicle": ev["vesicle"],
+                    "paper": idx["paper"][eid], "registered": 1 if registered else 0,
+                    "unstated": 1 if ev["source"] == "msc" else 0,
+                    "clinical": 1 if ev["model"] in ("clinical-completed", "case-report") else 0,
+                    "reaches": reaches,
+                }
+                options = tuple((o, tuple(sorted(_option_flags(kb.engineering[o], organ, pops).items())))
+                                for o in ev.get("engineering") or ())
+                key = (tuple(fields.values()), options) if fields["paper"] else (eid,)
+                bundles.setdefault(key, [fields, options, []])[2].append(eid)
+    facts = []
+    for fields, options, members in bundles.values():
+        members.sort(key=lambda e: idx["order"][e])
+        eid = members[0]
+        facts.append({"id": f"ev:{eid}", "kind": "evidence", "evidence": eid, "members": members, **fields,
+                      "order": idx["order"][eid]})
+        for o, flags in options:
+            facts.append({"id": f"eveng:{eid}:{o}", "kind": "evidence-engineering", "evidence": eid,
+                          "engineering": o, **dict(flags)})
     return facts
 
 
@@ -380,12 +414,13 @@ def _preferences(kb: Knowledge, derived: list[dict]) -> dict[tuple[str, str], li
     return out
 
 
-def rank(kb: Knowledge, derived: list[dict]) -> dict[str, list[Rec]]:
+def rank(kb: Knowledge, derived: list[dict], facts: list[dict]) -> dict[str, list[Rec]]:
     """Combine each candidate's counted contributions and order the candidates (DESIGN.md 4.1):
-    by tier, then the reviews' comparisons, then score, then id."""
+    by tier, then the reviews' comparisons, then score, then id. ``facts`` (what was asserted)
+    name the members of each group of diseases."""
     excluded = {(AXIS_OF[f["axis"]], f["item"]) for f in derived if f["kind"] == "exclusion" and f["axis"] in AXIS_OF}
     dropped = {f["contribution"] for f in derived if f["kind"] in ("superseded", "set-aside")}
-    relations = {f["disease"]: f for f in derived if f["kind"] == "relation"}
+    relations = {f["disease"]: f for f in _per_disease(derived, "relation", facts)}
     grouped: dict[tuple[str, str], list[dict]] = {}
     for f in derived:
         if f["kind"] != "contribution" or f["id"] in dropped:
@@ -483,11 +518,29 @@ def consult(kb: Knowledge, text: str, constraints: Constraints = Constraints(), 
                          **({"retracted": s.retracted} if s.retracted else {})} for s in ctx.steps])
 
 
+def _per_disease(derived: list[dict], kind: str, facts: list[dict]) -> list[dict]:
+    """The relations (or blocks of diseases) the rules derived, one per disease: a group's fact is
+    listed under each of its members, with the group named."""
+    members = {f["disease"]: f["members"] for f in facts if f["kind"] == "disease"}
+    out = []
+    for f in derived:
+        if f["kind"] != kind:
+            continue
+        if kind == "blocked" and f["axis"] != "disease":
+            out.append(f)
+            continue
+        label = f["disease"] if kind == "relation" else f["item"]
+        for m in members.get(label, [label]):
+            key = "disease" if kind == "relation" else "item"
+            out.append({**f, key: m, "group": label})
+    return out
+
+
 def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constraints, facts: list[dict],
                 derived: list[dict], trace: list[dict]) -> Advice:
     """Build the Advice from what the rules derived (shared by the engine and the interpreter)."""
     derived = sorted(derived, key=lambda f: f["id"])
-    recs = rank(kb, derived)
+    recs = rank(kb, derived, facts)
     excluded = [{"axis": f["axis"], "id": f["item"], "reason": f["reason"], "rule": f["rule"],
                  "citations": rule_citations(kb, f["rule"])}
                 for f in derived if f["kind"] == "exclusion"]
@@ -525,8 +578,8 @@ def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constrai
     return Advice(
         text=text, resolution=res, constraints=constraints, recs=recs, excluded=excluded, context=context,
         cautions=caution_list, trace=trace, references=references,
-        relations=[f for f in derived if f["kind"] == "relation"],
-        blocked=[f for f in derived if f["kind"] == "blocked"],
+        relations=_per_disease(derived, "relation", facts),
+        blocked=_per_disease(derived, "blocked", facts),
         populations=[f for f in derived if f["kind"] == "population"],
         facts=facts, derived=derived,
     )

@@ -57,6 +57,11 @@ def _contribution(rule: Rule, axis: str, item: str, *, cf: int, tier: int, basis
             "origin": origin, "rule": rule.id, "clinical": clinical, "model": model, "order": order}
 
 
+def _each(evidence) -> list[str]:
+    """Evidence ids: an id as given, or every member of an evidence fact (``$e``)."""
+    return list(evidence["members"]) if isinstance(evidence, dict) else [evidence]
+
+
 def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], list[dict]]:
     """The facts ``rule`` asserts (and retracts) for one match ``bound`` (bind name -> fact)."""
     p = {k: _get(bound, v) for k, v in rule.params.items()}
@@ -65,9 +70,9 @@ def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], lis
         return [{"id": f"relation:{p['disease']}", "kind": "relation", "disease": p["disease"],
                  "basis": p["basis"], "how": p["how"], "rule": rule.id}], []
     if a == "block":
-        ev = p.get("evidence", "")
         return [{"id": f"blocked:{p['axis']}:{p['item']}:{ev}", "kind": "blocked", "axis": p["axis"],
-                 "item": p["item"], "evidence": ev, "reason": p["reason"], "rule": rule.id}], []
+                 "item": p["item"], "evidence": ev, "reason": p["reason"], "rule": rule.id}
+                for ev in _each(p.get("evidence", ""))], []
     if a == "contribute":
         if "evidence" in p:
             e, r = p["evidence"], p["relation"]
@@ -97,9 +102,11 @@ def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], lis
         return [{"id": f"population:{p['population']}", "kind": "population", "population": p["population"],
                  "via": p["via"], "rule": rule.id}], []
     if a == "context":
-        ref = p.get("evidence") or p.get("comparison") or ""
-        return [{"id": f"context:{p['type']}:{ref}", "kind": "context", "type": p["type"],
-                 "evidence": p.get("evidence", ""), "comparison": p.get("comparison", ""), "rule": rule.id}], []
+        if "comparison" in p:
+            return [{"id": f"context:{p['type']}:{p['comparison']}", "kind": "context", "type": p["type"],
+                     "evidence": "", "comparison": p["comparison"], "rule": rule.id}], []
+        return [{"id": f"context:{p['type']}:{ev}", "kind": "context", "type": p["type"], "evidence": ev,
+                 "comparison": "", "rule": rule.id} for ev in _each(p["evidence"])], []
     if a == "prefer":
         k = p["comparison"]
         via = "+".join(sorted(f["id"] for f in bound.values() if f is not k))  # a comparison may apply twice
@@ -110,9 +117,9 @@ def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], lis
         return [{"id": f"superseded:{b['id']}:{s['id']}", "kind": "superseded", "contribution": b["id"],
                  "by": s["id"], "rule": rule.id}], []
     if a == "caution":
-        item, ev = p.get("item", ""), p.get("evidence", "")
+        item = p.get("item", "")
         return [{"id": f"caution:{p['name']}:{item}:{ev}", "kind": "caution", "name": p["name"], "item": item,
-                 "evidence": ev, "rule": rule.id}], []
+                 "evidence": ev, "rule": rule.id} for ev in _each(p.get("evidence", ""))], []
     if a == "withdraw":
         k, f = p["caution"], p["by"]
         return [{"id": f"withdrawn:{k['id']}", "kind": "withdrawn", "caution": k["name"], "by": f["evidence"],

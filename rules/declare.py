@@ -29,12 +29,16 @@ FACTS: dict[str, tuple[str, dict[str, str]]] = {
         "cancer": "1 if it is a cancer", "curated": "1 if the reviews name it",
         "user_population": "1 if the user named a population"}),
     "disease": ("a candidate disease", {
-        "disease": "its id", "lineage": "self, narrower, broader or none (its place in the query's family)",
+        "disease": ("its id; outside the query's family, the id of the group of diseases that agree on every "
+                    "field below (e.g. other-organ+fibrosis)"),
+        "members": "the diseases it stands for (itself, or the group's)",
+        "lineage": "self, narrower, broader or none (its place in the query's family)",
         "same_organ": "1 if it has the query's organ system", "shared_process": "a process it shares with the query, or ''",
         "cancer": "1 if it is a cancer"}),
     "disease-population": ("a population the disease usually affects", {"population": "the population"}),
     "evidence": ("an evidence item", {
-        "evidence": "its id", "disease": "the disease studied", "source": "the MSC source", "route": "the route, or ''",
+        "evidence": "its id (the first of its members)", "members": "the evidence items it stands for: one, or several from one paper that agree on every field",
+        "disease": "the candidate disease (or group) of the disease studied", "source": "the MSC source", "route": "the route, or ''",
         "model": "the kind of study", "direction": "supports or opposes", "strength": "model x species x vesicle, out of 1000",
         "vesicle": "the vesicle type", "paper": "the primary paper", "registered": "1 for a registered trial without results",
         "unstated": "1 if the MSC source is not stated", "clinical": "1 for a reported trial or case report",
@@ -60,8 +64,8 @@ FACTS: dict[str, tuple[str, dict[str, str]]] = {
         "in_disease": "1 if the population is one the disease usually affects",
         "disease_has_populations": "1 if the disease usually affects particular populations"}),
     # derived
-    "relation": ("a relation of a disease to the query", {"disease": "the disease", "basis": "direct, related or indirect",
-                                                        "how": "in words"}),
+    "relation": ("a relation of a disease to the query", {"disease": "the disease (or group)",
+                                                        "basis": "direct, related or indirect", "how": "in words"}),
     "contribution": ("a contribution", {
         "axis": "source, route or engineering", "item": "the candidate", "cf": "its certainty factor", "tier": "its tier",
         "basis": "direct, related or indirect", "paper": "its primary paper, or ''", "evidence": "its evidence item, or ''",
@@ -185,12 +189,17 @@ def condition_text(bind: str, fact: str, tests) -> str:
     return head if not tests else f"{head} whose " + " and ".join(test_text(t) for t in tests)
 
 
+def _per_member(p: dict) -> str:
+    ev = p.get("evidence")
+    return f", for each evidence item {_value_text(ev)} stands for" if isinstance(ev, Ref) and ev.field is None else ""
+
+
 def action_text(action: str, p: dict) -> str:
     v = {k: _value_text(x) for k, x in p.items()}
     if action == "relate":
         return f"relate {v['disease']} to the query as {p['basis']} evidence ({p['how']})"
     if action == "block":
-        return f"block {p['axis']} {v['item']}: {p['reason']}"
+        return f"block {p['axis']} {v['item']}{_per_member(p)}: {p['reason']}"
     if action == "contribute":
         if "evidence" in p:
             how = (f"with the tier of {v['relation']}'s basis and {v['evidence']}'s model (rules/hierarchy.yaml), "
@@ -207,13 +216,13 @@ def action_text(action: str, p: dict) -> str:
     if action == "population":
         return f"the consultation concerns population {v['population']} (from the {p['via']})"
     if action == "context":
-        return f"context: {p['type']}"
+        return f"context: {p['type']}{_per_member(p)}"
     if action == "prefer":
         return f"apply the comparison {v['comparison']} (+1 to the favoured item, -1 to each item it beats)"
     if action == "supersede":
         return f"{v['weaker']} is superseded by {v['stronger']}"
     if action == "caution":
-        return f"caution: {p['name']}"
+        return f"caution: {p['name']}{_per_member(p)}"
     if action == "withdraw":
         return f"withdraw {v['caution']} (found {v['by']})"
     return action  # pragma: no cover - ACTIONS is closed

@@ -177,46 +177,43 @@ flowchart LR
   n4["disease:insulin-resistance"]:::input
   n5("relation:insulin-resistance"):::derived
   n6[["3. rel-organ-process"]]:::rule
-  n7["disease:type-1-diabetes"]:::input
-  n8("relation:type-1-diabetes"):::derived
+  n7["disease:same-organ+metabolic"]:::input
+  n8("relation:same-organ+metabolic"):::derived
   n9[["4. rel-same-organ"]]:::rule
-  n10["disease:hashimotos-thyroiditis"]:::input
-  n11("relation:hashimotos-thyroiditis"):::derived
-  n12[["5. rel-same-organ"]]:::rule
-  n13["disease:graves-disease"]:::input
-  n14("relation:graves-disease"):::derived
-  n15[["6. rel-same-process"]]:::rule
-  n16["disease:diabetic-nephropathy"]:::input
-  n17("relation:diabetic-nephropathy"):::derived
+  n10["disease:same-organ"]:::input
+  n11("relation:same-organ"):::derived
+  n12[["5. rel-same-process"]]:::rule
+  n13["disease:other-organ+metabolic"]:::input
+  n14("relation:other-organ+metabolic"):::derived
+  n15[["6. sup-source"]]:::rule
+  n16["ev:cai2020-33"]:::input
+  n17("contribution:source:bm-msc:sup-source:cai2020-33"):::derived
   n18[["7. sup-source"]]:::rule
-  n19["ev:cai2020-33"]:::input
-  n20("contribution:source:bm-msc:sup-source:cai2020-33"):::derived
-  n21[["8. sup-source"]]:::rule
-  n22["ev:cai2020-54"]:::input
-  n23("contribution:source:bm-msc:sup-source:cai2020-54"):::derived
+  n19["ev:cai2020-54"]:::input
+  n20("contribution:source:bm-msc:sup-source:cai2020-54"):::derived
+  n21[["8. ctx-unstated-source"]]:::rule
+  n22["ev:heo2018-43f"]:::input
+  n23("context:unstated-source:heo2018-43f"):::derived
   n24[["9. ctx-unstated-source"]]:::rule
-  n25["ev:heo2018-43f"]:::input
-  n26("context:unstated-source:heo2018-43f"):::derived
-  n27[["10. ctx-unstated-source"]]:::rule
-  n28["ev:heo2018-40a"]:::input
-  n29("context:unstated-source:heo2018-40a"):::derived
+  n25["ev:heo2018-40a"]:::input
+  n26("context:unstated-source:heo2018-40a"):::derived
+  n27[["10. route-reach"]]:::rule
+  n28["route:systemic"]:::input
+  n29("contribution:route:systemic:route-reach:"):::derived
   n30[["11. route-reach"]]:::rule
-  n31["route:systemic"]:::input
-  n32("contribution:route:systemic:route-reach:"):::derived
-  n33[["12. route-reach"]]:::rule
-  n34["route:intravenous"]:::input
-  n35("contribution:route:intravenous:route-reach:"):::derived
+  n31["route:intravenous"]:::input
+  n32("contribution:route:intravenous:route-reach:"):::derived
+  n33[["12. ctx-readiness"]]:::rule
+  n34["cmp:readiness-uc-msc"]:::input
+  n35("context:readiness:readiness-uc-msc"):::derived
   n36[["13. ctx-readiness"]]:::rule
-  n37["cmp:readiness-uc-msc"]:::input
-  n38("context:readiness:readiness-uc-msc"):::derived
-  n39[["14. ctx-readiness"]]:::rule
-  n40["cmp:readiness-bm-msc"]:::input
-  n41("context:readiness:readiness-bm-msc"):::derived
-  n42[["15. caution-opposing"]]:::rule
-  n43("caution:opposing-evidence::cai2020-54"):::derived
-  n44{{"source bm-msc: rank 1, tier 4, score -0.150"}}:::item
-  n45{{"route systemic: rank 2, tier 4, score 0.150"}}:::item
-  n46{{"route intravenous: rank 1, tier 4, score 0.150"}}:::item
+  n37["cmp:readiness-bm-msc"]:::input
+  n38("context:readiness:readiness-bm-msc"):::derived
+  n39[["14. caution-opposing"]]:::rule
+  n40("caution:opposing-evidence::cai2020-54"):::derived
+  n41{{"source bm-msc: rank 1, tier 4, score -0.150"}}:::item
+  n42{{"route systemic: rank 2, tier 4, score 0.150"}}:::item
+  n43{{"route intravenous: rank 1, tier 4, score 0.150"}}:::item
   n1 --> n0
   n0 --> n2
   n4 --> n3
@@ -230,19 +227,18 @@ flowchart LR
   n1 --> n12
   n13 --> n12
   n12 --> n14
-  n1 --> n15
+  n14 --> n15
   n16 --> n15
   n15 --> n17
-  n17 --> n18
+  n5 --> n18
   n19 --> n18
   n18 --> n20
-  n5 --> n21
+  n8 --> n21
   n22 --> n21
   n21 --> n23
   n8 --> n24
   n25 --> n24
   n24 --> n26
-  n8 --> n27
   n28 --> n27
   n27 --> n29
   n31 --> n30
@@ -251,15 +247,13 @@ flowchart LR
   n33 --> n35
   n37 --> n36
   n36 --> n38
-  n40 --> n39
-  n39 --> n41
-  n5 --> n42
-  n22 --> n42
-  n42 --> n43
-  n20 --> n44
-  n23 --> n44
-  n32 --> n45
-  n35 --> n46
+  n5 --> n39
+  n19 --> n39
+  n39 --> n40
+  n17 --> n41
+  n20 --> n41
+  n29 --> n42
+  n32 --> n43
   classDef input fill:#eeeeee,stroke:#999999
   classDef derived fill:#e8f4ff,stroke:#3377aa
   classDef rule fill:#fff4d6,stroke:#aa8800
