@@ -110,7 +110,7 @@ def run(args: list[str]) -> int | None:
         return None
     try:
         return _advise(call)
-    except EOFError:  # as Typer's main does
+    except EOFError:  # as Typer's main does (typer/core.py _main)
         sys.stderr.write("\nAborted!\n")
         return 1
     except KeyboardInterrupt:
@@ -120,7 +120,10 @@ def run(args: list[str]) -> int | None:
 
         if exc.errno != errno.EPIPE:
             raise
-        from typer._click.utils import PacifyFlushWrapper
+        try:
+            from typer._click.utils import PacifyFlushWrapper  # the Click this Typer bundles
+        except ImportError:  # pragma: no cover - older Typer: Click itself
+            from click.utils import PacifyFlushWrapper
 
         sys.stdout = PacifyFlushWrapper(sys.stdout)
         sys.stderr = PacifyFlushWrapper(sys.stderr)
