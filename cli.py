@@ -1,284 +1,47 @@
-"""msc-ev: the command line. Thin: parse, call one advisor function, render.
+"""msc-ev: the command line (entry point ``msc_ev.cli:main``).
 
-Library errors are typed (advisor.errors); each becomes one message on stderr and the exit code
-of the output contract, docs/output-contract.md (1: understood but unanswerable; 2: usage or
-knowledge-base error). Rich is imported only when something is drawn, so ``advise --format json``
-never loads it.
+The commands are a thin Typer layer over ``advisor``, in advisor/cli_app.py. Importing Typer (and
+the pydantic it brings) costs more than a whole one-shot advice, so :func:`main` first offers the
+arguments to advisor/cli_fast.py: the plain JSON advice (``msc-ev advise DISEASE --format json``,
+with the options listed there) is answered without Typer, with the bytes, messages and exit codes
+the Typer command gives. Everything else (help, completion, any other command, format or option,
+anything the fast path does not read exactly as Click would) goes to the Typer app, imported
+only then. Set ``MSC_EV_NO_FAST=1`` to send every run to Typer.
+
+The names of the Typer layer (``app``, ``STATE``, ``knowledge``, ``fail``, ...) are reachable
+from here as before, e.g. ``from msc_ev.cli import app``: each is looked up in cli_app on first use.
 """
 
 from __future__ import annotations
 
 import sys
-from enum import Enum
-from typing import List, Optional
-
-import typer
-
-from . import advisor
-from .advisor.cli_options import CLINICAL, CONTEXT, EXCLUDE, Command, POPULATION, ROUTE, Fmt, disease_argument, pick_format
-from .advisor.cli_options import constraints as _constraints
-from .advisor.cli_options import require_candidates, resolved
-from .advisor.errors import AdvisorError
-
-DISCLAIMER = advisor.DISCLAIMER
-
-app = typer.Typer(
-    name="msc-ev",
-    help=("Rank MSC sources, administration routes and engineering options for extracellular-vesicle "
-          "therapy of a disease, and explain why, with citations. " + DISCLAIMER),
-    no_args_is_help=True,
-    add_completion=True,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    context_settings=CONTEXT,
-)
-kb_app = typer.Typer(help="Check, browse, search and dump the knowledge base.", no_args_is_help=True,
-                     context_settings=CONTEXT, rich_markup_mode=None)
-app.add_typer(kb_app, name="kb")
 
 
-class State:
-    kb_dir: Optional[str] = None
-    kb_extra: tuple[str, ...] = ()
+def main(argv: list[str] | None = None) -> None:  # console-script entry point
+    """Run msc-ev on ``argv`` (default: the process's arguments); exits with the contract's code."""
+    import gc
+
+    gc.disable()  # a one-shot answer: every object lives until exit; collecting would only walk them
+    from .advisor import cli_fast
+
+    code = cli_fast.run(sys.argv[1:] if argv is None else argv)
+    if code is not None:
+        sys.exit(code)
+    gc.enable()
+    from .advisor.cli_app import app
+
+    app(args=argv, prog_name="msc-ev")
 
 
-STATE = State()
-
-
-def out(file=None):
-    from rich.console import Console
-
-    return Console(soft_wrap=False, highlight=False, file=file)
-
-
-def fail(exc: AdvisorError) -> None:
-    typer.echo(f"msc-ev: {exc.message()}", err=True)
-    raise typer.Exit(exc.exit_code)
-
-
-def knowledge() -> advisor.Knowledge:
-    return advisor.load_cached(STATE.kb_dir, STATE.kb_extra)
-
-
-def _version(value: bool):
-    if value:
-        typer.echo(f"msc-ev {advisor.__version__}")
-        raise typer.Exit(0)
-
-
-@app.callback()
-def main_options(
-    kb: Optional[str] = typer.Option(None, "--kb", metavar="DIR", help="Use this knowledge directory instead of the shipped one."),
-    kb_extra: List[str] = typer.Option([], "--kb-extra", metavar="DIR", help="Overlay your own YAML (evidence, references, weights...) on the knowledge base; repeatable."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
-):
-    """Global options."""
-    STATE.kb_dir = kb
-    STATE.kb_extra = tuple(kb_extra)
-
-
-
-
-def write_output(output: Optional[str], text: str) -> None:
-    """Write ``text`` to standard output, or atomically to ``output``."""
-    if not output or output == "-":
-        sys.stdout.write(text)
-        return
-    import os
-    import tempfile
-
-    target = os.path.abspath(output)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".msc-ev-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        typer.echo(f"msc-ev: cannot write {output}: {exc.strerror}", err=True)
-        raise typer.Exit(2)
-
-
-OUTPUT = typer.Option(None, "--output", "-o", metavar="FILE",
-                      help="Write to FILE instead of standard output; the format follows its extension "
-                           "(.json, .md) unless --format is given.")
-
-
-@app.command(cls=Command)
-def advise(
-    disease: str = disease_argument(),
-    fmt: Optional[Fmt] = typer.Option(None, "--format", "-f", metavar="FORMAT",
-                                      help="rich, json or markdown (default: rich, or from the -o extension)."),
-    output: Optional[str] = OUTPUT,
-    exclude_source: List[str] = EXCLUDE,
-    route: List[str] = ROUTE,
-    clinical_only: bool = CLINICAL,
-    population: Optional[str] = POPULATION,
-    top: int = typer.Option(5, "--top", metavar="N", min=0, help="Rows per section in the rich view (0: all)."),
-):
-    """Rank sources, routes and engineering options for DISEASE."""
-    from .advisor import render
+def __getattr__(name: str):
+    if name.startswith("__"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .advisor import cli_app
 
     try:
-        chosen = pick_format(fmt.value if fmt else None, output, list(Fmt), "rich")
-        kb = knowledge()
-        cons = resolved(kb, _constraints(exclude_source, route, clinical_only, population))
-        adv = advisor.consult(kb, disease, cons)
-        require_candidates(adv)
-    except AdvisorError as exc:
-        fail(exc)
-    if chosen == "json":
-        write_output(output, render.to_json(adv.as_json()))
-    elif chosen == "markdown":
-        write_output(output, render.markdown(kb, adv))
-    elif output and output != "-":
-        import io
-
-        buf = io.StringIO()
-        from rich.console import Console
-
-        render.print_rich(kb, adv, Console(file=buf, width=100, color_system=None), top or None)
-        write_output(output, buf.getvalue())
-    else:
-        render.print_rich(kb, adv, out(), top or None)
-
-
-# ----------------------------------------------------------------------------- kb commands
-
-
-class DumpFmt(str, Enum):
-    json = "json"
-    yaml = "yaml"
-    bibtex = "bibtex"
-    ris = "ris"
-    csl_json = "csl-json"
-
-
-@kb_app.command("check", cls=Command)
-def kb_check():
-    """Validate the knowledge base from source, never from the cache (schema, cross-references, ICD-10-CM codes, rule weights)."""
-    from .advisor import kbtools
-
-    try:
-        kb = advisor.load_kb(STATE.kb_dir, STATE.kb_extra, use_cache=False)
-        kbtools.check(kb)
-    except AdvisorError as exc:
-        fail(exc)
-    s = kbtools.stats(kb)
-    typer.echo(f"ok: {s['files']} files, {s['diseases']} diseases, {s['evidence']} evidence items, "
-               f"{s['references']} references, {s['trials']} trials")
-
-
-@kb_app.command("stats", cls=Command)
-def kb_stats(fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", metavar="FORMAT", help="rich or json.")):
-    """Counts of everything in the knowledge base."""
-    from .advisor import kbtools, render
-
-    try:
-        s = kbtools.stats(knowledge())
-    except AdvisorError as exc:
-        fail(exc)
-    if fmt is Fmt.json:
-        sys.stdout.write(render.to_json(s))
-        return
-    for k, v in s.items():
-        if isinstance(v, dict):
-            v = ", ".join(f"{a}: {b}" for a, b in v.items())
-        elif isinstance(v, list):
-            v = ", ".join(v) or "-"
-        typer.echo(f"{k.replace('_', ' ')}: {v}")
-
-
-@kb_app.command("show", cls=Command)
-def kb_show(item: str = typer.Argument(..., metavar="ID", help="Any id: disease, source, route, option, reference, evidence, trial, category; or cai2020:N.")):
-    """Show one record and everything that points to it."""
-    from .advisor import kbtools
-    from .advisor.docview import show_record
-
-    try:
-        kb = knowledge()
-        section, rec = kbtools.find(kb, item)
-    except AdvisorError as exc:
-        fail(exc)
-    show_record(kb, section, rec, out())
-
-
-@kb_app.command("search", cls=Command)
-def kb_search(text: str = typer.Argument(..., metavar="TEXT", help="Words to look for in ids, names, synonyms, effects, titles.")):
-    """Search the knowledge base."""
-    from .advisor import kbtools
-
-    try:
-        hits = kbtools.search(knowledge(), text)
-    except AdvisorError as exc:
-        fail(exc)
-    if not hits:
-        typer.echo(f"no match for {text!r}", err=True)
-        raise typer.Exit(1)
-    for section, rid, label in hits:
-        typer.echo(f"{section:<11} {rid:<40} {label[:70]}")
-
-
-@kb_app.command("dump", cls=Command)
-def kb_dump(
-    fmt: Optional[DumpFmt] = typer.Option(None, "--format", "-f", metavar="FORMAT",
-                                          help="json, yaml, or every reference as bibtex, ris or csl-json "
-                                               "(default: json, or from the -o extension)."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
-                                         help="Write to FILE instead of standard output (.json, .yaml, .bib, "
-                                              ".ris: the format follows the extension unless --format is given)."),
-):
-    """Print the whole knowledge base (docs/output-contract.md), or all its references for a reference manager."""
-    from .advisor import kbtools, render
-    from .advisor.cli_options import EXTENSIONS
-
-    ext = {**EXTENSIONS, ".yaml": "yaml", ".yml": "yaml", ".bib": "bibtex", ".ris": "ris"}
-    try:
-        chosen = _dump_format(fmt.value if fmt else None, output, ext)
-        kb = knowledge()
-        if chosen in ("bibtex", "ris", "csl-json"):
-            from .advisor.citations import export
-
-            write_output(output, export(kb, sorted(kb.references), chosen))
-            return
-        data = kbtools.dump(kb)
-    except AdvisorError as exc:
-        fail(exc)
-    data["disclaimer"] = DISCLAIMER
-    if chosen == "yaml":
-        import yaml
-
-        write_output(output, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
-    else:
-        write_output(output, render.to_json(data))
-
-
-def _dump_format(given, output, ext) -> str:
-    from pathlib import Path
-
-    from .advisor.errors import UsageError
-
-    implied = ext.get(Path(output).suffix.lower()) if output and output != "-" else None
-    if given and implied and given != implied:
-        raise UsageError(f"--format {given} contradicts the extension of {output!r} ({implied}); "
-                         f"drop --format or change the file name")
-    chosen = given or implied or "json"
-    if chosen not in [d.value for d in DumpFmt]:
-        raise UsageError(f"cannot write {chosen} here ({output!r}); use --format json|yaml|bibtex|ris|csl-json")
-    return chosen
-
-
-# Commands that live in their own modules register themselves on the app.
-from .advisor import cli_batch, cli_explain  # noqa: E402
-
-cli_explain.register(app, knowledge, fail, out, write_output)
-cli_batch.register(app, knowledge, fail, out)
-from .advisor.cli_extra import register as _extra; _extra(app, knowledge, fail, out)  # noqa: E402,E702 (issue 16)
-
-
-def main() -> None:  # console-script entry point
-    app(prog_name="msc-ev")
+        return getattr(cli_app, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

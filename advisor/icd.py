@@ -15,19 +15,21 @@ user's cache directory:
 The database is never trusted blindly: a manifest next to it records the format version,
 the ``simple-icd-10-cm`` version and the SHA-256 of the file; any mismatch, a missing or
 malformed manifest, or a SQLite error rebuilds it (atomically, through a temporary file).
+Hashing 14 MB on every start would cost more than the rest of a one-shot query, so the manifest
+also keeps a *stamp*: the file's size and mtime and where and which ``simple-icd-10-cm`` is
+installed. An ordinary run that finds the stamp unchanged trusts the full check made when it
+was written; any other run (and ``kb check``: :func:`index` with ``verify=True``) makes the full
+check, and a full check that passes writes the new stamp.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import sqlite3
-import tempfile
 import threading
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from .fileio import discard
@@ -90,6 +92,8 @@ def cache_dir() -> Path:
 
 
 def icd_version() -> str:
+    from importlib import metadata  # ~15 ms to import: only for a build or a full check
+
     return metadata.version("simple-icd-10-cm")
 
 
@@ -99,6 +103,8 @@ def _paths() -> tuple[Path, Path]:
 
 
 def _sha256(path: Path) -> str:
+    import hashlib
+
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -154,6 +160,8 @@ def _twice(codes: list[str]) -> set[str]:
 
 def build(path: Path) -> None:
     """Write the database to ``path`` (through a temporary file in the same directory)."""
+    import tempfile
+
     codes, raw_terms = _read_tabular()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".icd10cm-", suffix=".tmp", dir=path.parent)
@@ -216,6 +224,7 @@ class Index:
     def __init__(self, con: sqlite3.Connection, path: Path | None):
         self.con = con
         self.path = path
+        self.verified = False  # checked against the SHA-256 in this process (not the stamp alone)
         self._hits: dict[str, IcdHit | None] = {}
 
     def row(self, code: str):
@@ -288,17 +297,74 @@ class Index:
             "WHERE terms MATCH ? ORDER BY r, n, rowid LIMIT ?", (expr, limit)).fetchall()
 
 
-def _valid(db: Path, manifest: Path) -> bool:
+def _installed() -> list | None:
+    """Where simple-icd-10-cm is installed and which version (its dist-info directories), without
+    importing it or importlib.metadata; None when it is not an ordinary directory install."""
+    from importlib.machinery import PathFinder
+
+    spec = PathFinder.find_spec("simple_icd_10_cm")
+    places = list(spec.submodule_search_locations or ()) if spec is not None else []
+    if len(places) != 1:
+        return None
+    site = os.path.dirname(places[0])
+    try:
+        infos = sorted(n for n in os.listdir(site)
+                       if n.lower().startswith("simple_icd_10_cm-") and n.endswith(".dist-info"))
+    except OSError:
+        return None
+    return [places[0], infos] if infos else None
+
+
+def _stamp(db: Path) -> list | None:
+    """What changes when the database or the installed simple-icd-10-cm does, read in microseconds."""
+    installed = _installed()
+    if installed is None:
+        return None
+    st = db.stat()
+    return [FORMAT, st.st_size, st.st_mtime_ns, *installed]
+
+
+def _manifest(db: Path) -> dict:
+    """A fresh manifest for ``db`` (after a build or a full check that passed)."""
+    return {"format": FORMAT, "icd_version": icd_version(), "size": db.stat().st_size,
+            "sha256": _sha256(db), "stamp": _stamp(db),
+            "source": "simple-icd-10-cm (MIT); ICD-10-CM tabular list (US CMS/NCHS, public domain)"}
+
+
+def _write_manifest(manifest: Path, data: dict) -> None:
+    tmp = manifest.with_name(f".{manifest.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, manifest)
+    except BaseException:
+        discard(tmp)
+        raise
+
+
+def _full_check(db: Path, m: dict) -> bool:
+    return (m.get("format") == FORMAT and m.get("icd_version") == icd_version()
+            and m.get("size") == db.stat().st_size and m.get("sha256") == _sha256(db))
+
+
+def _valid(db: Path, manifest: Path, *, verify: bool = False) -> bool:
+    """Does the manifest vouch for ``db``? An unchanged stamp is enough unless ``verify``; else the
+    full check (format, simple-icd-10-cm version, size, SHA-256), which refreshes the stamp."""
     try:
         m = json.loads(manifest.read_text(encoding="utf-8"))
         if not isinstance(m, dict):
             return False
-        if m.get("format") != FORMAT or m.get("icd_version") != icd_version():
-            return False
-        if m.get("size") != db.stat().st_size or m.get("sha256") != _sha256(db):
+        stamp = _stamp(db)
+        if not verify and stamp is not None and m.get("stamp") == stamp and m.get("format") == FORMAT:
+            return True
+        if not _full_check(db, m):
             return False
     except (OSError, ValueError):
         return False
+    if m.get("stamp") != stamp:
+        try:
+            _write_manifest(manifest, {**m, "stamp": stamp})
+        except OSError:  # a read-only cache: the next run checks in full again
+            pass
     return True
 
 
@@ -318,6 +384,8 @@ STATS = {"builds": 0}
 
 def _in_memory() -> Index:
     """Last resort when the cache directory cannot be written: build in a temporary file."""
+    import tempfile
+
     d = Path(tempfile.mkdtemp(prefix="msc-ev-icd-"))
     db = d / "icd10cm.sqlite"
     build(db)
@@ -325,32 +393,33 @@ def _in_memory() -> Index:
     return Index(_connect(db), db)
 
 
-def index() -> Index:
-    """The validated index for the current cache directory (built or rebuilt when needed)."""
+def index(*, verify: bool = False) -> Index:
+    """The validated index for the current cache directory (built or rebuilt when needed).
+
+    ``verify`` (``kb check``) hashes the file even when its stamp is unchanged; an index opened
+    on the stamp alone is checked then, and rebuilt if the check fails."""
     db, manifest = _paths()
     key = f"{db}:{os.getpid()}"  # a connection is never used across fork (batch --jobs)
     with _lock:
-        if key in _open:
-            return _open[key]
+        idx = _open.get(key)
+        if idx is not None and (idx.verified or not verify):
+            return idx
         idx = None
-        if _valid(db, manifest):
+        if _valid(db, manifest, verify=verify):
             try:
                 idx = Index(_connect(db), db)
+                idx.verified = verify
             except (sqlite3.Error, TypeError):
                 idx = None
         if idx is None:
             try:
                 build(db)
                 STATS["builds"] += 1
-                tmp = manifest.with_name(f".{manifest.name}.{os.getpid()}.tmp")
-                tmp.write_text(json.dumps({
-                    "format": FORMAT, "icd_version": icd_version(), "size": db.stat().st_size,
-                    "sha256": _sha256(db), "source": "simple-icd-10-cm (MIT); ICD-10-CM tabular list "
-                    "(US CMS/NCHS, public domain)"}, sort_keys=True), encoding="utf-8")
-                os.replace(tmp, manifest)
+                _write_manifest(manifest, _manifest(db))
                 idx = Index(_connect(db), db)
             except OSError:
                 idx = _in_memory()
+            idx.verified = True
         _open[key] = idx
         return idx
 

@@ -8,7 +8,6 @@ case-insensitive and ignores punctuation and spacing ("i.v." = "IV" = "iv"). An 
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import replace
 
 from .axes import AXIS_OF
@@ -64,6 +63,8 @@ def suggest(kb, axis: str, text: str, n: int = 3) -> list[str]:
     idx = _index(kb, axis)
     out: list[str] = []
     key = norm(text)
+    import difflib  # only to suggest after a miss
+
     for k in difflib.get_close_matches(key, sorted(idx), n=12, cutoff=0.6):
         for rid in sorted(idx[k]):
             if rid not in out:

@@ -14,13 +14,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
 
-from .axes import AXIS_OF
 from . import schema as S
+from .axes import AXIS_OF
 from .errors import KnowledgeError, SchemaProblem
 from .limits import shown
 from .yamlio import EmptyFile, MDict, MList, YamlProblem, load_file
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up cost)
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Iterable
 
 SHIPPED = Path(__file__).resolve().parent.parent / "knowledge"
 

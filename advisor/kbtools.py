@@ -19,6 +19,7 @@ def deep_check(kb: Knowledge) -> list[SchemaProblem]:
 
     from . import icd
 
+    icd.index(verify=True)  # the SHA-256 of the ICD-10-CM table, not only its stamp (rebuilt if it differs)
     problems: list[SchemaProblem] = []
     for did, d in sorted(kb.diseases.items()):
         code = d.get("icd10cm")

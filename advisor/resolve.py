@@ -199,10 +199,29 @@ def _build(kb: Knowledge) -> _Lexicon:
                     spellings, words, deletes, forms)
 
 
+# what _build reads besides the knowledge base: a change to any of them is a new lexicon
+_LEXICON_CODE = ("resolve.py", "icd.py", "text.py")
+
+
+def _build_fields(kb: Knowledge) -> dict:
+    lex = _build(kb)
+    return {name: getattr(lex, name) for name in _Lexicon.__dataclass_fields__}
+
+
 def lexicon(kb: Knowledge) -> _Lexicon:
+    """The lexicon of ``kb``: built once per process, and kept in the compile cache beside the
+    knowledge base it comes from (advisor.kbcache.derived), so a one-shot query only loads it."""
     cached = kb.__dict__.get("_lexicon")
     if cached is None:
-        cached = kb.__dict__["_lexicon"] = _build(kb)
+        from pathlib import Path
+
+        from . import kbcache
+
+        here = Path(__file__).resolve().parent
+        table = kbcache.derived(kb, "lexicon", [here / n for n in _LEXICON_CODE], lambda: _build_fields(kb))
+        if set(table) != set(_Lexicon.__dataclass_fields__):  # pragma: no cover - the key covers this file
+            table = _build_fields(kb)
+        cached = kb.__dict__["_lexicon"] = _Lexicon(**table)
     return cached
 
 
@@ -523,9 +542,15 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
     if not key:
         raise UnknownDisease(raw, [])
 
-    idx = _safe_index() if use_icd else None
+    opened: list = []
+
+    def icd_index():  # opened on first need: a curated name never needs it
+        if not opened:
+            opened.append(_safe_index() if use_icd else None)
+        return opened[0]
+
     m = _CODE_RE.match(raw)
-    if m and idx is not None:
+    if m and (idx := icd_index()) is not None:
         code = m.group(1).upper()
         if len(code) > 3 and "." not in code:
             code = code[:3] + "." + code[3:]
@@ -556,6 +581,7 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
     hit = _curated_key(kb, raw, lex, toks, "synonym", notes)
     if hit is not None:
         return hit
+    idx = icd_index()
     # typos and words nobody uses in a disease name
     typed = {_fold_with(lex.spellings, w): w for w in reversed(words)}
     fixed: list[str] = []

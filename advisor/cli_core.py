@@ -1,0 +1,193 @@
+"""What the msc-ev commands say and do, without Typer or Rich.
+
+- the declarations of the options several commands share (names, metavar, help): the Typer
+  commands build their options from them (advisor/cli_options.py) and the fast path of ``cli.main``
+  parses with them (advisor/cli_fast.py), so each is written once;
+- the output format chosen from ``--format`` and ``-o FILE``; the constraint checks; the check that
+  something is left to rank;
+- the advise pipeline and the writer of ``-o FILE``, called by both the Typer command and the fast
+  path, and the one line an error becomes on stderr.
+
+Importing this module is cheap: what it needs from the library it imports when called.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from .errors import AdvisorError, UsageError
+
+# ------------------------------------------------------------------------------ option declarations
+
+
+@dataclass(frozen=True)
+class Opt:
+    """One command-line option. ``kind``: ``value`` (one value; the last given wins), ``list``
+    (repeatable, every value kept in order) or ``flag`` (no value)."""
+
+    dest: str  # the parameter name of the Typer command
+    names: tuple[str, ...]  # the long name first
+    help: str
+    metavar: str | None = None
+    kind: str = "value"
+
+
+DISEASE_METAVAR = "DISEASE"
+DISEASE_HELP = "Disease name, synonym, abbreviation or id."
+
+# the global options (before the command)
+KB = Opt("kb", ("--kb",), "Use this knowledge directory instead of the shipped one.", "DIR")
+KB_EXTRA = Opt("kb_extra", ("--kb-extra",), "Overlay your own YAML (evidence, references, weights...) on the "
+               "knowledge base; repeatable.", "DIR", "list")
+
+# the options of advise, explain and batch
+FORMAT = Opt("fmt", ("--format", "-f"), "rich, json or markdown (default: rich, or from the -o extension).", "FORMAT")
+OUTPUT = Opt("output", ("--output", "-o"), "Write to FILE instead of standard output; the format follows its "
+             "extension (.json, .md) unless --format is given.", "FILE")
+EXCLUDE = Opt("exclude_source", ("--exclude-source",), "Leave this MSC source out (repeatable; id, name or "
+              "abbreviation, e.g. UC-MSC).", "ID", "list")
+ROUTE = Opt("route", ("--route",), "Consider only these routes (repeatable; id, name or abbreviation, e.g. IV).",
+            "ID", "list")
+CLINICAL = Opt("clinical_only", ("--clinical-only",), "Use clinical evidence only (trials, case reports).",
+               kind="flag")
+POPULATION = Opt("population", ("--population",), "Patient population: neonate, child, adult, elderly, female "
+                 "or male.", "P")
+
+GLOBAL_OPTIONS = (KB, KB_EXTRA)
+# the options of ``advise`` that the fast path reads (every other one goes to Typer)
+ADVISE_OPTIONS = (FORMAT, OUTPUT, EXCLUDE, ROUTE, CLINICAL, POPULATION)
+
+
+class Fmt(str, Enum):
+    rich = "rich"
+    json = "json"
+    markdown = "markdown"
+
+
+# ------------------------------------------------------------------------ output format from -o
+
+EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv",
+              ".md": "markdown", ".markdown": "markdown"}
+
+
+def pick_format(given: str | None, output: str | None, allowed, default: str) -> str:
+    """The output format: ``--format`` if given, else the extension of ``-o FILE``, else ``default``.
+
+    A ``--format`` that contradicts a known extension (``-o out.md --format csv``) is a usage error;
+    an extension this command cannot write is one too, unless ``--format`` says what to write.
+    """
+    allowed = [a.value if isinstance(a, Enum) else a for a in allowed]
+    ext = _suffix(output) if output and output != "-" else ""
+    implied = EXTENSIONS.get(ext)
+    if given is not None:
+        if implied and implied != given:
+            raise UsageError(f"--format {given} contradicts the extension of {output!r} ({implied}); "
+                             f"drop --format or change the file name")
+        return given
+    if implied:
+        if implied not in allowed:
+            raise UsageError(f"cannot write {implied} here ({output!r}); use --format {'|'.join(allowed)}")
+        return implied
+    return default
+
+
+def _suffix(path: str) -> str:
+    from pathlib import PurePath
+
+    return PurePath(path).suffix.lower()
+
+
+# ------------------------------------------------------------------------------ constraints
+
+
+def constraints(exclude_source, route, clinical_only, population):
+    """The constraints as typed (resolve them with :func:`resolved` once the knowledge is loaded);
+    values over the declared limits (advisor/limits.py) raise LimitError (exit 2)."""
+    from .consult import Constraints
+    from .limits import check_constraint_values
+
+    check_constraint_values("--exclude-source", exclude_source)
+    check_constraint_values("--route", route)
+    check_constraint_values("--population", [population] if population else [])
+    return Constraints(tuple(exclude_source), tuple(route), clinical_only, population)
+
+
+def resolved(kb, c):
+    """Ids resolved forgivingly (``IV``, ``UC-MSC``, "umbilical cord") and every value checked."""
+    from .consult import check_constraints
+    from .ids import resolve_constraints
+
+    c = resolve_constraints(kb, c)
+    check_constraints(kb, c)
+    return c
+
+
+class NoCandidates(AdvisorError):
+    """Understood, but the constraints leave nothing to rank (exit 1)."""
+
+    exit_code = 1
+
+
+def require_candidates(adv) -> None:
+    """Raise :class:`NoCandidates` when the constraints leave no candidate on any axis."""
+    if any(adv.recs[a] for a in ("sources", "routes", "engineering")):
+        return
+    c = adv.constraints
+    why = []
+    if c.clinical_only:
+        why.append("--clinical-only (no clinical study, trial or case report in the knowledge base)")
+    if c.routes:
+        why.append("--route " + ", ".join(c.routes))
+    if c.exclude_sources:
+        why.append("--exclude-source " + ", ".join(c.exclude_sources))
+    if c.population:
+        why.append(f"--population {c.population}")
+    because = " with " + " and ".join(why) if why else ""
+    raise NoCandidates(f"no candidate left for {adv.resolution.name} ({adv.resolution.id}){because}; "
+                       f"nothing to rank")
+
+
+# ------------------------------------------------------------------------------ advise
+
+
+def advise(kb_dir, kb_extra, disease, exclude_source, route, clinical_only, population):
+    """``(kb, advice)`` for ``msc-ev advise``; raises AdvisorError (the CLI reports it)."""
+    from .consult import consult
+    from .kb import load_cached
+
+    kb = load_cached(kb_dir, tuple(kb_extra))
+    cons = resolved(kb, constraints(exclude_source, route, clinical_only, population))
+    adv = consult(kb, disease, cons)
+    require_candidates(adv)
+    return kb, adv
+
+
+def write_text(output: str | None, text: str) -> None:
+    """Write ``text`` to standard output, or atomically to ``output`` (UsageError if it cannot be)."""
+    import sys
+
+    if not output or output == "-":
+        sys.stdout.write(text)
+        return
+    import os
+    import tempfile
+
+    from .fileio import discard
+
+    target = os.path.abspath(output)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".msc-ev-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        if tmp is not None:
+            discard(tmp)
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+
+
+def error_line(exc: AdvisorError) -> str:
+    """What an error prints on stderr (one line, or a head line and the problems of a knowledge base)."""
+    return f"msc-ev: {exc.message()}"
