@@ -16,8 +16,18 @@ from .text import TITLES, cite_label, short_cite  # noqa: F401  (re-exported for
 
 
 def to_json(obj) -> str:
-    """Deterministic JSON: sorted keys where we do not control order, fixed separators."""
-    return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    """Deterministic JSON: sorted keys where we do not control order, fixed separators.
+
+    orjson writes the same bytes as ``json.dumps(obj, indent=2, ensure_ascii=False)`` for what the
+    advisor outputs (a test compares both on every curated disease) about 30x faster (1.4 ms of a
+    one-shot advice); what it refuses (a lone surrogate from an undecodable argument, a huge int)
+    goes through the standard encoder, as before."""
+    try:
+        import orjson
+
+        return orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+    except (ImportError, TypeError, ValueError):
+        return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
 def _key_citations(rec) -> list[str]:

@@ -1,0 +1,116 @@
+"""Fewer, aggregated facts (issue 14): groups of diseases and one paper's identical evidence items.
+
+A consultation asserts one `disease` fact per disease of the query's family and one per group of
+the other diseases that every rule treats alike; and one `evidence` fact for the evidence items of
+one paper that agree on every field a rule or an action reads. The advice must be what it would be
+with one fact per disease and per item: one paper counts once, and what is written per item
+(context, blocks, cautions) is still written for each.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from msc_ev import advisor
+from msc_ev.advisor import render
+from msc_ev.advisor.consult import Constraints, prepare
+
+
+def _facts(kb, text, kind):
+    return [f for f in prepare(kb, advisor.resolve(kb, text), Constraints()) if f["kind"] == kind]
+
+
+def test_insulin_resistance_has_its_family_and_three_groups(kb):
+    # knowledge: insulin resistance is endocrine-metabolic / metabolic; Graves' and Hashimoto's are
+    # endocrine-metabolic / inflammation-autoimmunity; type 1 diabetes is endocrine-metabolic with
+    # metabolic; diabetic nephropathy is kidney with metabolic
+    got = [(f["disease"], f["members"], f["lineage"]) for f in _facts(kb, "insulin resistance", "disease")]
+    assert got == [
+        ("insulin-resistance", ["insulin-resistance"], "self"),
+        ("other-organ+metabolic", ["diabetic-nephropathy"], "none"),
+        ("same-organ", ["graves-disease", "hashimotos-thyroiditis"], "none"),
+        ("same-organ+metabolic", ["type-1-diabetes"], "none"),
+    ]
+
+
+def test_a_group_relation_is_listed_under_each_member(kb):
+    adv = advisor.consult(kb, "insulin resistance")
+    rel = {r["disease"]: (r["group"], r["basis"], r["how"], r["rule"]) for r in adv.relations}
+    assert rel == {
+        "insulin-resistance": ("insulin-resistance", "direct", "the disease asked about", "rel-self"),
+        "type-1-diabetes": ("same-organ+metabolic", "related", "same organ system and process", "rel-organ-process"),
+        "graves-disease": ("same-organ", "indirect", "same organ system, another process", "rel-same-organ"),
+        "hashimotos-thyroiditis": ("same-organ", "indirect", "same organ system, another process", "rel-same-organ"),
+        "diabetic-nephropathy": ("other-organ+metabolic", "indirect", "same process, another organ system",
+                                 "rel-same-process"),
+    }
+    # one firing per group, not per disease
+    assert [s["rule"] for s in adv.trace if s["rule"].startswith("rel-")] == [
+        "rel-self", "rel-organ-process", "rel-same-organ", "rel-same-process"]
+
+
+def test_two_items_of_one_paper_reporting_the_same_are_one_fact(kb):
+    # Heo [51] is cited for two spinal-cord-injury items, identical in every field a rule reads
+    ev = [f for f in _facts(kb, "spinal cord injury", "evidence") if len(f["members"]) > 1]
+    assert [(f["evidence"], f["members"]) for f in ev] == [("heo2018-51a", ["heo2018-51a", "heo2018-51b"])]
+
+
+def _overlay(tmp_path: Path, items: list[dict]) -> Path:
+    d = tmp_path / "paper"
+    d.mkdir()
+    lines = ["references:", '  - key: onepaper2030', '    authors: "Test A"', '    title: "One paper"',
+             '    journal: "Test"', "    year: 2030", "    cited_in: {}", "evidence:"]
+    for it in items:
+        lines += [f"  - id: {it['id']}", f"    source: {it['source']}", "    vesicle: exosome",
+                  f"    species: {it['species']}", "    model: in-vivo", "    disease: knee-osteoarthritis",
+                  "    route: intra-articular", "    engineering: []", f'    effect: "{it["effect"]}"',
+                  "    direction: supports", '    cites: ["onepaper2030"]']
+    (d / "p.yaml").write_text("\n".join(lines) + "\n")
+    return d
+
+
+def test_identical_items_count_once_and_each_keeps_its_context(tmp_path):
+    kb = advisor.load_kb(extra=[_overlay(tmp_path, [
+        {"id": "one-a", "source": "msc", "species": "human", "effect": "Less cartilage loss."},
+        {"id": "one-b", "source": "msc", "species": "human", "effect": "Less synovitis."},
+    ])])
+    ev = [f for f in _facts(kb, "knee osteoarthritis", "evidence") if f["evidence"] in ("one-a", "one-b")]
+    assert [(f["id"], f["members"]) for f in ev] == [("ev:one-a", ["one-a", "one-b"])]
+    adv = advisor.consult(kb, "knee osteoarthritis")
+    route = next(r for r in adv.recs["routes"] if r.id == "intra-articular")
+    mine = [c for c in route.support if c.evidence and c.evidence[0].startswith("one-")]
+    # one paper counts once: one contribution (in vivo, direct: tier 2, CF 0.5 x 0.8 = 0.4)
+    assert [(c.rule, c.evidence, c.tier, round(c.cf, 3)) for c in mine] == [("sup-route", ["one-a"], 2, 0.4)]
+    ctx = [c["evidence"] for c in adv.as_json()["context"]
+           if c["kind"] == "unstated-source" and c["evidence"][0].startswith("one-")]
+    assert ctx == [["one-a"], ["one-b"]]
+    step = next(s for s in adv.trace if s["rule"] == "ctx-unstated-source" and "ev:one-a" in s["matched"])
+    assert step["asserted"] == ["context:unstated-source:one-a", "context:unstated-source:one-b"]
+
+
+def test_items_of_one_paper_that_differ_stay_apart_and_paper_once_decides(tmp_path):
+    kb = advisor.load_kb(extra=[_overlay(tmp_path, [
+        {"id": "two-a", "source": "ad-msc", "species": "rat", "effect": "Rat MSC exosomes helped."},
+        {"id": "two-b", "source": "ad-msc", "species": "human", "effect": "Human MSC exosomes helped."},
+    ])])
+    ev = [f for f in _facts(kb, "knee osteoarthritis", "evidence") if f["evidence"] in ("two-a", "two-b")]
+    assert [(f["id"], f["members"], f["strength"]) for f in ev] == [
+        ("ev:two-a", ["two-a"], 400), ("ev:two-b", ["two-b"], 500)]
+    adv = advisor.consult(kb, "knee osteoarthritis")
+    ad = next(r for r in adv.recs["sources"] if r.id == "ad-msc")
+    mine = [c for c in ad.support if c.evidence and c.evidence[0].startswith("two-")]
+    assert [(c.evidence, round(c.cf, 3)) for c in mine] == [(["two-b"], 0.4)]  # the stronger one, once
+    assert any(s["rule"] == "paper-once" for s in adv.trace)
+
+
+@pytest.mark.parametrize("constraints", [Constraints(), Constraints(clinical_only=True)])
+def test_orjson_writes_the_bytes_the_standard_encoder_writes(kb, constraints):
+    for did in sorted(kb.diseases):
+        doc = advisor.consult(kb, did, constraints).as_json()
+        assert render.to_json(doc) == json.dumps(doc, indent=2, ensure_ascii=False) + "\n", did
+
+
+def test_what_orjson_refuses_goes_through_the_standard_encoder():
+    doc = {"text": "bad \udcff byte", "n": 2**70}
+    assert render.to_json(doc) == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
