@@ -420,7 +420,8 @@ def rank(kb: Knowledge, derived: list[dict], facts: list[dict]) -> dict[str, lis
     name the members of each group of diseases."""
     excluded = {(AXIS_OF[f["axis"]], f["item"]) for f in derived if f["kind"] == "exclusion" and f["axis"] in AXIS_OF}
     dropped = {f["contribution"] for f in derived if f["kind"] in ("superseded", "set-aside")}
-    relations = {f["disease"]: f for f in _per_disease(derived, "relation", facts)}
+    members = _members(facts)
+    relations = {m: f for f in derived if f["kind"] == "relation" for m in members.get(f["disease"], (f["disease"],))}
     grouped: dict[tuple[str, str], list[dict]] = {}
     for f in derived:
         if f["kind"] != "contribution" or f["id"] in dropped:
@@ -518,10 +519,14 @@ def consult(kb: Knowledge, text: str, constraints: Constraints = Constraints(), 
                          **({"retracted": s.retracted} if s.retracted else {})} for s in ctx.steps])
 
 
-def _per_disease(derived: list[dict], kind: str, facts: list[dict]) -> list[dict]:
+def _members(facts: list[dict]) -> dict[str, list[str]]:
+    """Disease fact id (a disease, or a group's label) -> the diseases it stands for."""
+    return {f["disease"]: f["members"] for f in facts if f["kind"] == "disease"}
+
+
+def _per_disease(derived: list[dict], kind: str, members: dict[str, list[str]]) -> list[dict]:
     """The relations (or blocks of diseases) the rules derived, one per disease: a group's fact is
     listed under each of its members, with the group named."""
-    members = {f["disease"]: f["members"] for f in facts if f["kind"] == "disease"}
     out = []
     for f in derived:
         if f["kind"] != kind:
@@ -536,22 +541,35 @@ def _per_disease(derived: list[dict], kind: str, facts: list[dict]) -> list[dict
     return out
 
 
+def _per_item(derived: list[dict], kind: str, items: dict[str, list[str]]) -> list[dict]:
+    """The facts of ``kind``, one per evidence item: a fact about an evidence fact that stands for
+    several items of one paper (consult._evidence_facts) is listed under each of them."""
+    out = []
+    for f in derived:
+        if f["kind"] != kind:
+            continue
+        ms = items.get(f.get("evidence") or "")
+        out.extend([f] if not ms or len(ms) == 1 else [{**f, "evidence": m} for m in ms])
+    return out
+
+
 def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constraints, facts: list[dict],
                 derived: list[dict], trace: list[dict]) -> Advice:
     """Build the Advice from what the rules derived (shared by the engine and the interpreter)."""
     derived = sorted(derived, key=lambda f: f["id"])
     recs = rank(kb, derived, facts)
+    members = _members(facts)
+    items = {f["evidence"]: f["members"] for f in facts if f["kind"] == "evidence"}
     excluded = [{"axis": f["axis"], "id": f["item"], "reason": f["reason"], "rule": f["rule"],
                  "citations": rule_citations(kb, f["rule"])}
                 for f in derived if f["kind"] == "exclusion"]
     excluded.sort(key=lambda x: (x["axis"], x["id"], x["rule"]))
     cautions: dict[str, dict] = {}
-    for f in derived:
-        if f["kind"] == "caution":
-            cj = _caution_json(kb, f, res)
-            cautions.setdefault(cj["id"], cj)
+    for f in _per_item(derived, "caution", items):
+        cj = _caution_json(kb, f, res)
+        cautions.setdefault(cj["id"], cj)
     caution_list = [cautions[k] for k in sorted(cautions)]
-    context = [_context_json(kb, f) for f in derived if f["kind"] == "context"]
+    context = [_context_json(kb, f) for f in _per_item(derived, "context", items)]
     shown: set[str] = set()
     for f in derived:  # the reviews' comparisons of things that are not candidates (vesicle, species)
         if f["kind"] == "preference" and f["axis"] not in AXIS_OF and f["comparison"] not in shown:
@@ -578,8 +596,8 @@ def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constrai
     return Advice(
         text=text, resolution=res, constraints=constraints, recs=recs, excluded=excluded, context=context,
         cautions=caution_list, trace=trace, references=references,
-        relations=_per_disease(derived, "relation", facts),
-        blocked=_per_disease(derived, "blocked", facts),
+        relations=_per_disease(derived, "relation", members),
+        blocked=_per_item(_per_disease(derived, "blocked", members), "blocked", items),
         populations=[f for f in derived if f["kind"] == "population"],
         facts=facts, derived=derived,
     )

@@ -30,6 +30,7 @@ from durable import engine as _durable
 
 from ..rules import RULE_LIST, TIERS, Rule, actions
 from ..rules.compile import RULESET, compile_rules
+from ..rules.declare import HOST_ONLY
 from .errors import EngineError
 
 
@@ -85,7 +86,9 @@ class Session:
 
     def store(self, fact: dict, sid: str) -> dict:
         eid = self.engine_id(fact["id"])
-        stored = dict(fact, id=eid, sid=sid)
+        drop = HOST_ONLY.get(fact["kind"])
+        stored = dict(fact, id=eid, sid=sid) if not drop else {
+            **{k: v for k, v in fact.items() if k not in drop}, "id": eid, "sid": sid}
         self.stored[fact["id"]] = stored
         return stored
 

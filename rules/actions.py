@@ -57,11 +57,6 @@ def _contribution(rule: Rule, axis: str, item: str, *, cf: int, tier: int, basis
             "origin": origin, "rule": rule.id, "clinical": clinical, "model": model, "order": order}
 
 
-def _each(evidence) -> list[str]:
-    """Evidence ids: an id as given, or every member of an evidence fact (``$e``)."""
-    return list(evidence["members"]) if isinstance(evidence, dict) else [evidence]
-
-
 def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], list[dict]]:
     """The facts ``rule`` asserts (and retracts) for one match ``bound`` (bind name -> fact)."""
     p = {k: _get(bound, v) for k, v in rule.params.items()}
@@ -70,9 +65,9 @@ def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], lis
         return [{"id": f"relation:{p['disease']}", "kind": "relation", "disease": p["disease"],
                  "basis": p["basis"], "how": p["how"], "rule": rule.id}], []
     if a == "block":
+        ev = p.get("evidence", "")
         return [{"id": f"blocked:{p['axis']}:{p['item']}:{ev}", "kind": "blocked", "axis": p["axis"],
-                 "item": p["item"], "evidence": ev, "reason": p["reason"], "rule": rule.id}
-                for ev in _each(p.get("evidence", ""))], []
+                 "item": p["item"], "evidence": ev, "reason": p["reason"], "rule": rule.id}], []
     if a == "contribute":
         if "evidence" in p:
             e, r = p["evidence"], p["relation"]
@@ -105,8 +100,9 @@ def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], lis
         if "comparison" in p:
             return [{"id": f"context:{p['type']}:{p['comparison']}", "kind": "context", "type": p["type"],
                      "evidence": "", "comparison": p["comparison"], "rule": rule.id}], []
+        ev = p["evidence"]
         return [{"id": f"context:{p['type']}:{ev}", "kind": "context", "type": p["type"], "evidence": ev,
-                 "comparison": "", "rule": rule.id} for ev in _each(p["evidence"])], []
+                 "comparison": "", "rule": rule.id}], []
     if a == "prefer":
         k = p["comparison"]
         via = "+".join(sorted(f["id"] for f in bound.values() if f is not k))  # a comparison may apply twice
@@ -117,9 +113,9 @@ def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], lis
         return [{"id": f"superseded:{b['id']}:{s['id']}", "kind": "superseded", "contribution": b["id"],
                  "by": s["id"], "rule": rule.id}], []
     if a == "caution":
-        item = p.get("item", "")
+        item, ev = p.get("item", ""), p.get("evidence", "")
         return [{"id": f"caution:{p['name']}:{item}:{ev}", "kind": "caution", "name": p["name"], "item": item,
-                 "evidence": ev, "rule": rule.id} for ev in _each(p.get("evidence", ""))], []
+                 "evidence": ev, "rule": rule.id}], []
     if a == "withdraw":
         k, f = p["caution"], p["by"]
         return [{"id": f"withdrawn:{k['id']}", "kind": "withdrawn", "caution": k["name"], "by": f["evidence"],

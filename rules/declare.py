@@ -76,6 +76,10 @@ FACTS: dict[str, tuple[str, dict[str, str]]] = {
     "caution": ("a caution", {"name": "its name"}),
 }
 
+# Fields the advisor keeps beside a fact but does not hand to the engine: no condition may test them
+# and no action reads them (a group's member list can be thousands of ids long at 100x knowledge).
+HOST_ONLY: dict[str, frozenset[str]] = {"disease": frozenset({"members"})}
+
 ACTIONS: dict[str, tuple[set[str], set[str]]] = {  # action -> (required params, optional params)
     "relate": ({"disease", "basis", "how"}, set()),
     "block": ({"axis", "item", "reason"}, {"evidence"}),
@@ -189,17 +193,12 @@ def condition_text(bind: str, fact: str, tests) -> str:
     return head if not tests else f"{head} whose " + " and ".join(test_text(t) for t in tests)
 
 
-def _per_member(p: dict) -> str:
-    ev = p.get("evidence")
-    return f", for each evidence item {_value_text(ev)} stands for" if isinstance(ev, Ref) and ev.field is None else ""
-
-
 def action_text(action: str, p: dict) -> str:
     v = {k: _value_text(x) for k, x in p.items()}
     if action == "relate":
         return f"relate {v['disease']} to the query as {p['basis']} evidence ({p['how']})"
     if action == "block":
-        return f"block {p['axis']} {v['item']}{_per_member(p)}: {p['reason']}"
+        return f"block {p['axis']} {v['item']}: {p['reason']}"
     if action == "contribute":
         if "evidence" in p:
             how = (f"with the tier of {v['relation']}'s basis and {v['evidence']}'s model (rules/hierarchy.yaml), "
@@ -216,13 +215,13 @@ def action_text(action: str, p: dict) -> str:
     if action == "population":
         return f"the consultation concerns population {v['population']} (from the {p['via']})"
     if action == "context":
-        return f"context: {p['type']}{_per_member(p)}"
+        return f"context: {p['type']}"
     if action == "prefer":
         return f"apply the comparison {v['comparison']} (+1 to the favoured item, -1 to each item it beats)"
     if action == "supersede":
         return f"{v['weaker']} is superseded by {v['stronger']}"
     if action == "caution":
-        return f"caution: {p['name']}{_per_member(p)}"
+        return f"caution: {p['name']}"
     if action == "withdraw":
         return f"withdraw {v['caution']} (found {v['by']})"
     return action  # pragma: no cover - ACTIONS is closed
@@ -249,7 +248,7 @@ def _tests(fact: str, where_map, binds: set[str], where: str) -> tuple[Test, ...
     if not isinstance(where_map, dict):
         raise DeclarationError(f"{where}: 'where' must be a mapping")
     out = []
-    fields = FACTS[fact][1]
+    fields = {k: v for k, v in FACTS[fact][1].items() if k not in HOST_ONLY.get(fact, ())}
     for fld, raw in where_map.items():
         if fld not in fields:
             raise DeclarationError(f"{where}: {fact} has no field {fld!r} (fields: {', '.join(fields)})")
