@@ -185,9 +185,12 @@ def check_constraints(kb: Knowledge, constraints: Constraints) -> Constraints:
 
 def _index(kb: Knowledge) -> dict:
     """Per knowledge base: diseases by organ and process, evidence order, papers (built once)."""
-    sig = (id(kb.evidence), len(kb.evidence), id(kb.diseases), len(kb.diseases))
+    # built from these objects (held, so that their ids cannot be reused): a copy of the knowledge
+    # base with other weights (whatif) has other strengths, hence other evidence facts
+    of = (kb.evidence, kb.diseases, kb.strength, kb.evidence_by_disease)
+    sig = tuple(len(x) for x in of)
     idx = kb.__dict__.get("_consult_index")
-    if idx is not None and idx["sig"] == sig:
+    if idx is not None and idx["sig"] == sig and all(a is b for a, b in zip(idx["of"], of)):
         return idx
     by_organ: dict[str, list[str]] = {}
     by_process: dict[str, list[str]] = {}
@@ -200,9 +203,68 @@ def _index(kb: Knowledge) -> dict:
     for eid, ev in kb.evidence.items():
         keys = [k for k in kb.citations(ev) if k not in REVIEWS]
         paper[eid] = keys[0] if keys else ""
-    idx = {"sig": sig, "by_organ": by_organ, "by_process": by_process, "order": order, "paper": paper}
+    idx = {"sig": sig, "of": of, "by_organ": by_organ, "by_process": by_process, "order": order, "paper": paper}
+    idx.update(_signatures(kb, order, paper))
     kb.__dict__["_consult_index"] = idx
     return idx
+
+
+def _static(kb: Knowledge, eid: str, paper: str) -> tuple[dict, tuple[str, ...]] | None:
+    """What an evidence item brings whatever the query: its fields and engineering options (None
+    when it carries no weight: its only primary citation is flagged as a mismatch)."""
+    ev = kb.evidence[eid]
+    registered = ev["model"] == "clinical-registered"
+    if kb.strength[eid] == 0 and not registered:
+        return None
+    return ({"source": ev["source"], "route": ev.get("route") or "", "model": ev["model"],
+             "direction": ev["direction"], "strength": kb.strength[eid], "vesicle": ev["vesicle"], "paper": paper,
+             "registered": 1 if registered else 0, "unstated": 1 if ev["source"] == "msc" else 0,
+             "clinical": 1 if ev["model"] in ("clinical-completed", "case-report") else 0},
+            tuple(ev.get("engineering") or ()))
+
+
+def _bundles(fields: dict) -> bool:
+    """May this item share an evidence fact with items that agree with it on every field? Yes when it
+    has a primary paper (one paper counts once: only the first could count) or is a registered trial
+    without results (it never counts: DESIGN.md 4.1); an item resting on a review alone counts by
+    itself."""
+    return bool(fields["paper"]) or fields["registered"] == 1
+
+
+def _signatures(kb: Knowledge, order: dict, paper: dict) -> dict:
+    """Diseases with evidence, by signature (organ system, processes, cancer): every rule treats two
+    diseases of one signature alike unless one is in the query's family. For each signature, its
+    evidence items bundled as consult._evidence_facts bundles them (one paper's items that agree on
+    every field), keyed by what they bring."""
+    sig_of: dict[str, tuple] = {}
+    members: dict[tuple, list[str]] = {}
+    bundles: dict[tuple, dict[tuple, list[str]]] = {}
+    static: dict[tuple, tuple[dict, tuple]] = {}
+    by_organ: dict[str, set] = {}
+    by_process: dict[str, set] = {}
+    for did, d in sorted(kb.diseases.items()):
+        eids = kb.evidence_by_disease.get(did)
+        if not eids:
+            continue
+        sig = (d["organ"], tuple(d["processes"]), 1 if "cancer" in d["processes"] else 0)
+        sig_of[did] = sig
+        members.setdefault(sig, []).append(did)
+        by_organ.setdefault(d["organ"], set()).add(sig)
+        for p in d["processes"]:
+            by_process.setdefault(p, set()).add(sig)
+        for eid in eids:
+            st = _static(kb, eid, paper[eid])
+            if st is None:
+                continue
+            fields, options = st
+            key = (tuple(fields.values()), options) if _bundles(fields) else (eid,)
+            static.setdefault(key, st)
+            bundles.setdefault(sig, {}).setdefault(key, []).append(eid)
+    for per in bundles.values():
+        for eids in per.values():
+            eids.sort(key=order.__getitem__)
+    return {"sig_of": sig_of, "sig_members": members, "sig_bundles": bundles, "static": static,
+            "sigs_by_organ": by_organ, "sigs_by_process": by_process}
 
 
 def _descendants(kb: Knowledge, did: str) -> list[str]:
@@ -238,28 +300,12 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
         for d in kb.disease_ancestors(q):
             lineage.setdefault(d, "broader")
     if index:
-        pool = set(lineage) | set(idx["by_organ"].get(organ, ()))
-        for p in processes:
-            pool |= set(idx["by_process"].get(p, ()))
+        groups, evidence = _indexed(kb, idx, lineage, organ, processes, pops)
     else:
-        pool = set(kb.diseases)
-    groups: dict[str, dict] = {}  # disease facts: one per disease of the family, one per group of the others
-    for did in sorted(pool):
-        d = kb.diseases[did]
-        lin = lineage.get(did, "none")
-        if index and lin != "broader" and not kb.evidence_by_disease.get(did):
-            continue  # no evidence: nothing to transfer (ancestors stay: comparisons name them)
-        shared = next((p for p in processes if p in d["processes"]), "")
-        same_organ = 1 if d["organ"] == organ else 0
-        cancer = 1 if "cancer" in d["processes"] else 0
-        label = did if lin != "none" else _group_label(same_organ, shared, cancer)
-        g = groups.get(label)
-        if g is None:
-            g = groups[label] = {"id": f"disease:{label}", "kind": "disease", "disease": label, "members": [],
-                                 "lineage": lin, "same_organ": same_organ, "shared_process": shared, "cancer": cancer}
-        g["members"].append(did)
+        groups = _groups(kb, set(kb.diseases), lineage, organ, processes, index=False)
+        evidence = _evidence_facts(kb, idx, groups, organ, pops)
     facts.extend(groups[k] for k in sorted(groups))
-    facts.extend(_evidence_facts(kb, idx, groups, organ, pops))
+    facts.extend(evidence)
     for p in pops:
         facts.append({"id": f"dpop:{p}", "kind": "disease-population", "population": p})
     for rid, r in sorted(kb.routes.items()):
@@ -299,6 +345,103 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
     return facts
 
 
+def _groups(kb: Knowledge, pool: set[str], lineage: dict[str, str], organ: str, processes: tuple[str, ...], *,
+            index: bool) -> dict[str, dict]:
+    """Disease facts, one per disease of the query's family and one per group of the others, from the
+    diseases of ``pool`` (with ``index``, those without evidence are left out, ancestors aside)."""
+    groups: dict[str, dict] = {}
+    for did in sorted(pool):
+        d = kb.diseases[did]
+        lin = lineage.get(did, "none")
+        if index and lin != "broader" and not kb.evidence_by_disease.get(did):
+            continue  # no evidence: nothing to transfer (ancestors stay: comparisons name them)
+        shared = next((p for p in processes if p in d["processes"]), "")
+        same_organ = 1 if d["organ"] == organ else 0
+        cancer = 1 if "cancer" in d["processes"] else 0
+        label = did if lin != "none" else _group_label(same_organ, shared, cancer)
+        g = groups.get(label)
+        if g is None:
+            g = groups[label] = {"id": f"disease:{label}", "kind": "disease", "disease": label, "members": [],
+                                 "lineage": lin, "same_organ": same_organ, "shared_process": shared, "cancer": cancer}
+        g["members"].append(did)
+    return groups
+
+
+def _indexed(kb: Knowledge, idx: dict, lineage: dict[str, str], organ: str, processes: tuple[str, ...],
+             pops: tuple[str, ...]) -> tuple[dict[str, dict], list[dict]]:
+    """The disease and evidence facts of :func:`_groups` and :func:`_evidence_facts` over the diseases
+    that share the query's family, organ system or a process, built from the signatures indexed once
+    per knowledge base: the cost follows the number of signatures, not of diseases. The family is
+    taken disease by disease; every other disease joins its signature's group."""
+    groups = _groups(kb, set(lineage), lineage, organ, processes, index=True)
+    facts = _evidence_facts(kb, idx, groups, organ, pops)
+    sigs = set(idx["sigs_by_organ"].get(organ, ()))
+    for p in processes:
+        sigs |= idx["sigs_by_process"].get(p, set())
+    merged: dict[tuple[str, tuple], list[str]] = {}
+    sig_of = idx["sig_of"]
+    for sig in sorted(sigs):
+        s_organ, s_processes, cancer = sig
+        members = idx["sig_members"][sig]
+        family = [d for d in members if d in lineage]
+        if family:
+            members = [d for d in members if d not in lineage]
+            if not members:
+                continue
+        shared = next((p for p in processes if p in s_processes), "")
+        same_organ = 1 if s_organ == organ else 0
+        label = _group_label(same_organ, shared, cancer)
+        g = groups.get(label)
+        if g is None:
+            g = groups[label] = {"id": f"disease:{label}", "kind": "disease", "disease": label, "members": [],
+                                 "lineage": "none", "same_organ": same_organ, "shared_process": shared,
+                                 "cancer": cancer}
+        g["members"].extend(members)
+        for key, eids in idx["sig_bundles"].get(sig, {}).items():
+            if family:
+                eids = [e for e in eids if kb.evidence[e]["disease"] not in lineage]
+            merged.setdefault((label, key), []).extend(eids)
+    for label, g in groups.items():
+        if g["lineage"] == "none":
+            g["members"].sort()
+    order = idx["order"]
+    reach: dict[str, int] = {}
+    flags: dict[str, dict] = {}
+    for (label, key), eids in merged.items():
+        if not eids:
+            continue
+        if len(eids) > 1:
+            eids.sort(key=order.__getitem__)
+        fields, options = idx["static"][key]
+        route = fields["route"]
+        if route not in reach:
+            reach[route] = 1 if not route or organ in (kb.routes[route].get("reaches") or ()) else 0
+        eid = eids[0]
+        facts.append({"id": f"ev:{eid}", "kind": "evidence", "evidence": eid, "members": eids, "disease": label,
+                      **fields, "reaches": reach[route], "order": order[eid]})
+        for o in options:
+            if o not in flags:
+                flags[o] = _option_flags(kb.engineering[o], organ, pops)
+            facts.append({"id": f"eveng:{eid}:{o}", "kind": "evidence-engineering", "evidence": eid,
+                          "engineering": o, **flags[o]})
+    return groups, _in_order(facts)
+
+
+def _in_order(facts: list[dict]) -> list[dict]:
+    """Evidence facts by their disease (or group), then the stable evidence order, each followed by
+    its engineering options: the same order whichever way they were built."""
+    ev = sorted((f for f in facts if f["kind"] == "evidence"), key=lambda f: (f["disease"], f["order"]))
+    eng: dict[str, list[dict]] = {}
+    for f in facts:
+        if f["kind"] == "evidence-engineering":
+            eng.setdefault(f["evidence"], []).append(f)
+    out = []
+    for f in ev:
+        out.append(f)
+        out.extend(eng.get(f["evidence"], ()))
+    return out
+
+
 def _group_label(same_organ: int, shared: str, cancer: int) -> str:
     """The id of a group of diseases outside the query's family that every rule treats alike: they
     agree on organ system (same or other), the first process shared with the query, and cancer.
@@ -310,39 +453,30 @@ def _evidence_facts(kb: Knowledge, idx: dict, groups: dict[str, dict], organ: st
     """One fact per evidence item of the asserted diseases, except that items of one paper that agree
     on every field a rule or an action reads (their disease's group included) are one fact listing
     them as members: one paper counts once, so only the first (in the stable evidence order, the one
-    paper-once would keep) could count, and every rule treats the others exactly as it treats it."""
+    paper-once would keep) could count, and every rule treats the others exactly as it treats it.
+    Registered trials without results, which never count, are bundled the same way (:func:`_bundles`)."""
     bundles: dict[tuple, list] = {}
     for label in sorted(groups):
         for did in groups[label]["members"]:
             for eid in kb.evidence_by_disease.get(did, ()):
-                ev = kb.evidence[eid]
-                registered = ev["model"] == "clinical-registered"
-                if kb.strength[eid] == 0 and not registered:
+                st = _static(kb, eid, idx["paper"][eid])
+                if st is None:
                     continue  # its only primary citation is flagged as a mismatch: given no weight
-                route = ev.get("route") or ""
+                fields, options = st
+                route = fields["route"]
                 reaches = 1 if not route or organ in (kb.routes[route].get("reaches") or ()) else 0
-                fields = {
-                    "disease": label, "source": ev["source"], "route": route, "model": ev["model"],
-                    "direction": ev["direction"], "strength": kb.strength[eid], "vesicle": ev["vesicle"],
-                    "paper": idx["paper"][eid], "registered": 1 if registered else 0,
-                    "unstated": 1 if ev["source"] == "msc" else 0,
-                    "clinical": 1 if ev["model"] in ("clinical-completed", "case-report") else 0,
-                    "reaches": reaches,
-                }
-                options = tuple((o, tuple(sorted(_option_flags(kb.engineering[o], organ, pops).items())))
-                                for o in ev.get("engineering") or ())
-                key = (tuple(fields.values()), options) if fields["paper"] else (eid,)
-                bundles.setdefault(key, [fields, options, []])[2].append(eid)
+                key = (label, tuple(fields.values()), options) if _bundles(fields) else (eid,)
+                bundles.setdefault(key, [label, fields, reaches, options, []])[4].append(eid)
     facts = []
-    for fields, options, members in bundles.values():
+    for label, fields, reaches, options, members in bundles.values():
         members.sort(key=lambda e: idx["order"][e])
         eid = members[0]
-        facts.append({"id": f"ev:{eid}", "kind": "evidence", "evidence": eid, "members": members, **fields,
-                      "order": idx["order"][eid]})
-        for o, flags in options:
+        facts.append({"id": f"ev:{eid}", "kind": "evidence", "evidence": eid, "members": members, "disease": label,
+                      **fields, "reaches": reaches, "order": idx["order"][eid]})
+        for o in options:
             facts.append({"id": f"eveng:{eid}:{o}", "kind": "evidence-engineering", "evidence": eid,
-                          "engineering": o, **dict(flags)})
-    return facts
+                          "engineering": o, **_option_flags(kb.engineering[o], organ, pops)})
+    return _in_order(facts)
 
 
 def _family(option_id: str) -> str:

@@ -78,7 +78,7 @@ FACTS: dict[str, tuple[str, dict[str, str]]] = {
 
 # Fields the advisor keeps beside a fact but does not hand to the engine: no condition may test them
 # and no action reads them (a group's member list can be thousands of ids long at 100x knowledge).
-HOST_ONLY: dict[str, frozenset[str]] = {"disease": frozenset({"members"})}
+HOST_ONLY: dict[str, frozenset[str]] = {"disease": frozenset({"members"}), "evidence": frozenset({"members"})}
 
 ACTIONS: dict[str, tuple[set[str], set[str]]] = {  # action -> (required params, optional params)
     "relate": ({"disease", "basis", "how"}, set()),

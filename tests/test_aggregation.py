@@ -115,3 +115,30 @@ def test_orjson_writes_the_bytes_the_standard_encoder_writes(kb, constraints):
 def test_what_orjson_refuses_goes_through_the_standard_encoder():
     doc = {"text": "bad \udcff byte", "n": 2**70}
     assert render.to_json(doc) == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_signature_index_answers_as_the_plain_definition_on_grown_knowledge(tmp_path):
+    # bench/synthetic.py clones every disease and item twice more: the clones of the query's own
+    # family join its signature's groups, so the index must leave the family out of them
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import synthetic
+
+    import importlib
+
+    from msc_ev.advisor import engine
+
+    C = importlib.import_module("msc_ev.advisor.consult")  # the module (advisor.consult is the function)
+
+    kb = advisor.load_kb(synthetic.grow(3, tmp_path / "kb3"), use_cache=False)
+    for did in ("osteoarthritis", "knee-osteoarthritis", "perinatal-brain-injury", "myocardial-infarction",
+                "hepatocellular-carcinoma", "type-1-diabetes-syn2", "spinal-cord-injury"):
+        res = advisor.resolve(kb, did)
+        small = C.prepare(kb, res, Constraints())
+        full = C.prepare(kb, res, Constraints(), index=False)
+        a = C.advice_from(kb, did, res, Constraints(), small, list(engine.run(small, kb.weights).derived.values()), [])
+        b = C.advice_from(kb, did, res, Constraints(), full, list(engine.run(full, kb.weights).derived.values()), [])
+        assert a.as_json() == b.as_json(), did
+        groups = [f for f in small if f["kind"] == "disease" and f["lineage"] == "none"]
+        assert groups and all(len(g["members"]) >= 2 for g in groups), did  # the clones share them
