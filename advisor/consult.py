@@ -328,6 +328,8 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
                       "organ": cmp.get("organ") or "", "process": cmp.get("process") or "",
                       "process_match": 1 if cmp.get("process") and cmp["process"] in processes else 0})
         for d in cmp.get("diseases") or ():
+            if index and d not in lineage:
+                continue  # a disease outside the query's family: joins nothing (index=False asserts it)
             facts.append({"id": f"cmpscope:{cid}:{d}", "kind": "comparison-scope", "comparison": cid, "disease": d})
     for s in constraints.exclude_sources:
         facts.append({"id": f"con:exclude-source:{s}", "kind": "constraint", "type": "exclude-source", "value": s})

@@ -97,37 +97,50 @@ _CURRENT: list[Session] = []  # the running consultation (a stack of at most one
 
 
 def _make_action(rule: Rule):
+    """The rule's action. durable-rules hands it every match available at once (the rule is compiled
+    with ``cap``, see rules/compile.py); each match is one firing, recorded as its own step, in the
+    order of the ids of the facts it matched (as rules/interpret.py fires them). A match whose facts
+    an earlier firing of the same batch retracted does not fire (as when the engine is given matches
+    one at a time, and as rules/interpret.py does)."""
     binds = tuple(cond.bind for cond in rule.conditions)
 
     def action(c):  # durable-rules checks the argument count: exactly one
         ctx = _CURRENT[-1]
         try:
-            raw = c._m if isinstance(c._m, dict) else {}
-            if ctx.clashes:  # some engine ids differ from the logical ones: translate them back
-                bound = {}
-                for b in binds:
-                    f = dict(raw[b])
-                    f["id"] = ctx.logical.get(f["id"], f["id"])
-                    bound[b] = f
-            else:  # the facts as the engine handed them over (decoded afresh for this firing)
-                bound = raw
-            step = Step(len(ctx.steps) + 1, rule.id, [bound[b]["id"] for b in binds])
-            ctx.steps.append(step)
-            new, gone = actions.run(rule, bound, ctx.weights)
-            sid = raw[rule.conditions[0].bind]["sid"]
-            for f in new:
-                if f["id"] in ctx.stored:
-                    continue  # already known: the step shows nothing new (a test keeps this from happening)
-                stored = ctx.store(f, sid)
-                step.asserted.append(f)
-                ctx.derived[f["id"]] = f
-                c.assert_fact(stored)
-            for g in gone:
-                stored = ctx.stored.pop(g["id"], None)
-                if stored is not None:
-                    ctx.derived.pop(g["id"], None)
-                    step.retracted.append(g["id"])
-                    c.retract_fact(stored)
+            batch: list[dict] = []
+            frames = [frame._d for frame in c.m]
+            if len(frames) > 1:  # in the order of the matched facts' ids, as rules/interpret.py fires them
+                frames.sort(key=lambda raw: [ctx.logical.get(raw[b]["id"], raw[b]["id"]) for b in binds])
+            for raw in frames:
+                if ctx.clashes:  # some engine ids differ from the logical ones: translate them back
+                    bound = {}
+                    for b in binds:
+                        f = dict(raw[b])
+                        f["id"] = ctx.logical.get(f["id"], f["id"])
+                        bound[b] = f
+                else:  # the facts as the engine handed them over (decoded afresh for this batch)
+                    bound = raw
+                matched = [bound[b]["id"] for b in binds]
+                if any(m not in ctx.stored for m in matched):
+                    continue  # retracted by an earlier firing of this batch
+                step = Step(len(ctx.steps) + 1, rule.id, matched)
+                ctx.steps.append(step)
+                new, gone = actions.run(rule, bound, ctx.weights)
+                sid = raw[binds[0]]["sid"]
+                for f in new:
+                    if f["id"] in ctx.stored:
+                        continue  # already known: the step shows nothing new (a test keeps this from happening)
+                    batch.append(ctx.store(f, sid))
+                    step.asserted.append(f)
+                    ctx.derived[f["id"]] = f
+                for g in gone:
+                    stored = ctx.stored.pop(g["id"], None)
+                    if stored is not None:
+                        ctx.derived.pop(g["id"], None)
+                        step.retracted.append(g["id"])
+                        c.retract_fact(stored)
+            if batch:  # one crossing into the engine for everything the batch derived
+                c._ruleset.assert_facts(batch)
         except BaseException as exc:  # surfaced by run() after assert_facts returns
             ctx.error = exc
             raise

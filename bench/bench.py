@@ -29,7 +29,7 @@ Figures (keys of the JSON object; ``target_*`` hold the goals of issue 14):
    1x, 10x and 100x (``bench/synthetic.py``); target for 100x from the cache: < 500 ms;
 3. in-process: ``consult_p50_ms``/``consult_p95_ms`` of ``advisor.consult`` over every curated
    name and synonym after a warm-up round (target p50 <= 1.5 ms), ``json_encode_p50_ms`` for
-   ``json.dumps(advice.as_json(), indent=2)``, and ``facts_asserted_mean``;
+   ``render.to_json(advice.as_json())`` (what ``--format json`` writes), and ``facts_asserted_mean``;
 4. batch: ``msc-ev batch`` rows per second with ``--jobs 1`` and ``--jobs 2`` on a list of
    distinct diseases (curated names and synonyms, then ICD-10-CM titles; no row repeated), the
    scaling of ``--jobs 2`` (rows/s over twice the ``--jobs 1`` rate), CPU per row (all processes)
@@ -65,16 +65,16 @@ sys.path.insert(0, str(ROOT / "bench"))
 import synthetic  # noqa: E402
 
 from msc_ev import advisor  # noqa: E402
-from msc_ev.advisor import kbcache  # noqa: E402
+from msc_ev.advisor import kbcache, render  # noqa: E402
 
 PY = sys.executable
 CLI = [PY, "-c", "from msc_ev.cli import main; main()"]
 DEPS = [PY, "-c", "import durable.lang, typer, rich, yaml"]
 QUERY = "perinatal brain injury"
 # the floor for a one-shot JSON advice: the library alone, no Typer, no Rich
-LIBRARY_JSON = [PY, "-c", "import json, sys\nfrom msc_ev import advisor\n"
+LIBRARY_JSON = [PY, "-c", "import sys\nfrom msc_ev import advisor\nfrom msc_ev.advisor.render import to_json\n"
                 f"adv = advisor.consult(advisor.load_kb(), {QUERY!r})\n"
-                "sys.stdout.write(json.dumps(adv.as_json(), indent=2, ensure_ascii=False))"]
+                "sys.stdout.write(to_json(adv.as_json()))"]
 TARGETS = {
     "target_cold_ratio": 1.5,
     "target_consult_p50_ms": 1.5,
@@ -318,7 +318,7 @@ def measure(quick: bool, cold_only: bool = False) -> dict:
         enc = []
         for a in ok[: len(texts)]:
             s = time.process_time()
-            json.dumps(a.as_json(), indent=2, ensure_ascii=False)
+            render.to_json(a.as_json())
             enc.append((time.process_time() - s) * 1000)
         fig["json_encode_p50_ms"] = r(pct(enc, 50), 3)
         base, why = baseline_consult()

@@ -10,11 +10,15 @@ advisor registers it on a private host of its own.
 
 from __future__ import annotations
 
-from durable.lang import _rulesets, c, item, m, pri, ruleset, when_all
+from durable.lang import _rulesets, c, cap, item, m, pri, ruleset, when_all
 
 from .declare import Condition, Ref, Rule, Test
 
 RULESET = "msc_ev"
+# Each action is handed every match the engine has for its rule at once (durable-rules' ``cap``), up
+# to this many: one crossing from C to Python per rule and round instead of one per match. Each
+# match is still one firing in the trace (advisor/engine.py).
+CAP = 100_000
 
 
 def _operand(v):
@@ -63,7 +67,7 @@ def compile_rules(rules: tuple[Rule, ...], make_action) -> dict:
     """Build the durable-rules definition; ``make_action(rule)`` returns the one-argument action."""
     with ruleset(RULESET):
         for r in rules:
-            when_all(pri(r.priority), *[_condition(cond) for cond in r.conditions])(make_action(r))
+            when_all(cap(CAP), pri(r.priority), *[_condition(cond) for cond in r.conditions])(make_action(r))
 
         @when_all(+m.kind, m.__never__ == 1)
         def _sink(c):  # pragma: no cover - never fires; makes every fact "handled"

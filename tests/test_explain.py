@@ -186,34 +186,34 @@ flowchart LR
   n13["disease:other-organ+metabolic"]:::input
   n14("relation:other-organ+metabolic"):::derived
   n15[["6. sup-source"]]:::rule
-  n16["ev:cai2020-33"]:::input
-  n17("contribution:source:bm-msc:sup-source:cai2020-33"):::derived
+  n16["ev:cai2020-54"]:::input
+  n17("contribution:source:bm-msc:sup-source:cai2020-54"):::derived
   n18[["7. sup-source"]]:::rule
-  n19["ev:cai2020-54"]:::input
-  n20("contribution:source:bm-msc:sup-source:cai2020-54"):::derived
+  n19["ev:cai2020-33"]:::input
+  n20("contribution:source:bm-msc:sup-source:cai2020-33"):::derived
   n21[["8. ctx-unstated-source"]]:::rule
-  n22["ev:heo2018-43f"]:::input
-  n23("context:unstated-source:heo2018-43f"):::derived
+  n22["ev:heo2018-40a"]:::input
+  n23("context:unstated-source:heo2018-40a"):::derived
   n24[["9. ctx-unstated-source"]]:::rule
-  n25["ev:heo2018-40a"]:::input
-  n26("context:unstated-source:heo2018-40a"):::derived
+  n25["ev:heo2018-43f"]:::input
+  n26("context:unstated-source:heo2018-43f"):::derived
   n27[["10. route-reach"]]:::rule
-  n28["route:systemic"]:::input
-  n29("contribution:route:systemic:route-reach:"):::derived
+  n28["route:intravenous"]:::input
+  n29("contribution:route:intravenous:route-reach:"):::derived
   n30[["11. route-reach"]]:::rule
-  n31["route:intravenous"]:::input
-  n32("contribution:route:intravenous:route-reach:"):::derived
+  n31["route:systemic"]:::input
+  n32("contribution:route:systemic:route-reach:"):::derived
   n33[["12. ctx-readiness"]]:::rule
-  n34["cmp:readiness-uc-msc"]:::input
-  n35("context:readiness:readiness-uc-msc"):::derived
+  n34["cmp:readiness-bm-msc"]:::input
+  n35("context:readiness:readiness-bm-msc"):::derived
   n36[["13. ctx-readiness"]]:::rule
-  n37["cmp:readiness-bm-msc"]:::input
-  n38("context:readiness:readiness-bm-msc"):::derived
+  n37["cmp:readiness-uc-msc"]:::input
+  n38("context:readiness:readiness-uc-msc"):::derived
   n39[["14. caution-opposing"]]:::rule
   n40("caution:opposing-evidence::cai2020-54"):::derived
   n41{{"source bm-msc: rank 1, tier 4, score -0.150"}}:::item
-  n42{{"route systemic: rank 2, tier 4, score 0.150"}}:::item
-  n43{{"route intravenous: rank 1, tier 4, score 0.150"}}:::item
+  n42{{"route intravenous: rank 1, tier 4, score 0.150"}}:::item
+  n43{{"route systemic: rank 2, tier 4, score 0.150"}}:::item
   n1 --> n0
   n0 --> n2
   n4 --> n3
@@ -227,10 +227,10 @@ flowchart LR
   n1 --> n12
   n13 --> n12
   n12 --> n14
-  n14 --> n15
+  n5 --> n15
   n16 --> n15
   n15 --> n17
-  n5 --> n18
+  n14 --> n18
   n19 --> n18
   n18 --> n20
   n8 --> n21
@@ -248,7 +248,7 @@ flowchart LR
   n37 --> n36
   n36 --> n38
   n5 --> n39
-  n19 --> n39
+  n16 --> n39
   n39 --> n40
   n17 --> n41
   n20 --> n41

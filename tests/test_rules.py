@@ -202,7 +202,7 @@ def test_colliding_input_facts_both_survive(kb):
 def test_colliding_derived_facts_both_survive(kb):
     ctx = engine.run(_clash_facts(("ev:a", "ev:b"), DERIVED_PAIR), kb.weights)
     assert {DERIVED.format(n) for n in DERIVED_PAIR} <= set(ctx.derived)
-    assert ctx.clashes == [(DERIVED.format(DERIVED_PAIR[0]), DERIVED.format(DERIVED_PAIR[1]))]  # the second asserted gets the suffix
+    assert ctx.clashes == [(DERIVED.format(DERIVED_PAIR[1]), DERIVED.format(DERIVED_PAIR[0]))]  # the second asserted gets the suffix
 
 
 def test_without_the_guard_durable_really_loses_a_colliding_fact(kb, monkeypatch):
@@ -349,3 +349,20 @@ def test_engine_hazards_action_errors_surface(kb, monkeypatch):
     monkeypatch.setattr(actions, "run", boom)
     with pytest.raises(advisor.EngineError, match="rule action failed: ValueError: kaput"):
         advisor.consult(kb, "osteoarthritis")
+
+
+def test_a_fact_retracted_in_a_batch_is_not_matched_again_in_it(kb):
+    # two clinical studies of the disease both match caution-clinical-found with the one caution; the
+    # engine hands both matches to the action at once: only the first fires (it retracts the caution)
+    facts = _clash_facts(("ev:c1", "ev:c2"), ("c1", "c2"))
+    for f in facts[2:]:
+        f.update(model="clinical-completed", clinical=1, strength=800)
+    ctx = engine.run(facts, kb.weights)
+    fired = [(s.rule, s.matched, [a["id"] for a in s.asserted], s.retracted) for s in ctx.steps
+             if s.rule == "caution-clinical-found"]
+    assert fired == [("caution-clinical-found", ["relation:x", "ev:c1", "caution:preclinical-only::"],
+                      ["withdrawn:caution:preclinical-only::"], ["caution:preclinical-only::"])]
+    derived, firings = interpret.run(RULE_LIST, facts, actions.Weights.from_kb(kb.weights, TIERS))
+    assert sorted(f["id"] for f in derived) == sorted(ctx.derived)
+    assert [(f.rule, f.matched) for f in firings if f.rule == "caution-clinical-found"] == [
+        ("caution-clinical-found", ["relation:x", "ev:c1", "caution:preclinical-only::"])]
