@@ -448,7 +448,8 @@ def _group_label(same_organ: int, shared: str, cancer: int) -> str:
     """The id of a group of diseases outside the query's family that every rule treats alike: they
     agree on organ system (same or other), the first process shared with the query, and cancer.
     ('+' never occurs in a disease id.)"""
-    return f"{'same' if same_organ else 'other'}-organ" + (f"+{shared}" if shared else "") + ("+cancer" if cancer else "")
+    return (f"{'same' if same_organ else 'other'}-organ" + (f"+{shared}" if shared else "+other-process")
+            + ("+cancer" if cancer else ""))
 
 
 def _evidence_facts(kb: Knowledge, idx: dict, groups: dict[str, dict], organ: str, pops: tuple[str, ...]) -> list[dict]:

@@ -45,7 +45,10 @@ def _derived_tree(adv: Advice) -> list[tuple[str, list[str]]]:
     """What the firings concluded about the disease itself: relatives, what was not transferred, populations."""
     parts = []
     if adv.relations:
-        parts.append(("Relatives (derived)", [f"{r['disease']} ({r['basis']}: {r['how']})" for r in adv.relations]))
+        parts.append(("Relatives (derived)", [
+            f"{r['disease']} ({r['basis']}: {r['how']}"
+            + (f"; one firing for the group {r['group']})" if r.get("group", r["disease"]) != r["disease"] else ")")
+            for r in adv.relations]))
     blocked = [b for b in adv.blocked if b["axis"] == "disease"]
     if blocked:
         parts.append(("Not transferred (derived)", [f"{b['item']} ({b['rule']}: {b['reason']})" for b in blocked]))

@@ -29,8 +29,8 @@ def test_insulin_resistance_has_its_family_and_three_groups(kb):
     assert got == [
         ("insulin-resistance", ["insulin-resistance"], "self"),
         ("other-organ+metabolic", ["diabetic-nephropathy"], "none"),
-        ("same-organ", ["graves-disease", "hashimotos-thyroiditis"], "none"),
         ("same-organ+metabolic", ["type-1-diabetes"], "none"),
+        ("same-organ+other-process", ["graves-disease", "hashimotos-thyroiditis"], "none"),
     ]
 
 
@@ -40,8 +40,8 @@ def test_a_group_relation_is_listed_under_each_member(kb):
     assert rel == {
         "insulin-resistance": ("insulin-resistance", "direct", "the disease asked about", "rel-self"),
         "type-1-diabetes": ("same-organ+metabolic", "related", "same organ system and process", "rel-organ-process"),
-        "graves-disease": ("same-organ", "indirect", "same organ system, another process", "rel-same-organ"),
-        "hashimotos-thyroiditis": ("same-organ", "indirect", "same organ system, another process", "rel-same-organ"),
+        "graves-disease": ("same-organ+other-process", "indirect", "same organ system, another process", "rel-same-organ"),
+        "hashimotos-thyroiditis": ("same-organ+other-process", "indirect", "same organ system, another process", "rel-same-organ"),
         "diabetic-nephropathy": ("other-organ+metabolic", "indirect", "same process, another organ system",
                                  "rel-same-process"),
     }

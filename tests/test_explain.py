@@ -180,8 +180,8 @@ flowchart LR
   n7["disease:same-organ+metabolic"]:::input
   n8("relation:same-organ+metabolic"):::derived
   n9[["4. rel-same-organ"]]:::rule
-  n10["disease:same-organ"]:::input
-  n11("relation:same-organ"):::derived
+  n10["disease:same-organ+other-process"]:::input
+  n11("relation:same-organ+other-process"):::derived
   n12[["5. rel-same-process"]]:::rule
   n13["disease:other-organ+metabolic"]:::input
   n14("relation:other-organ+metabolic"):::derived
