@@ -104,6 +104,11 @@ def test_rule_book_markdown_lists_every_rule():
     ({"rules": [{"id": "x", "stage": "heuristic", "priority": 1, "description": "d",
                  "when": [{"bind": "q", "fact": "query"}], "then": {"contribute": {"axis": "source", "item": "bm-msc"}}}]},
      "rule x: a contribution with its own certainty factor names weight rules.x"),
+    # a group's members stay beside the fact (HOST_ONLY): the engine never sees them, so no rule may test them
+    ({"rules": [{"id": "x", "stage": "guard", "priority": 1, "description": "d",
+                 "when": [{"bind": "d", "fact": "disease", "where": {"members": {"has": "asthma"}}}],
+                 "then": {"caution": {"name": "n"}}}]},
+     "rule x: condition 1: disease has no field 'members'"),
 ])
 def test_malformed_declarations_are_refused_with_the_rule_named(doc, message):
     with pytest.raises(DeclarationError) as e:
