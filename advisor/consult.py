@@ -184,27 +184,21 @@ def check_constraints(kb: Knowledge, constraints: Constraints) -> Constraints:
 
 
 def _index(kb: Knowledge) -> dict:
-    """Per knowledge base: diseases by organ and process, evidence order, papers (built once)."""
+    """Per knowledge base (built once): the stable evidence order, each item's primary paper, and
+    the disease signatures with their evidence bundles (:func:`_signatures`)."""
     # built from these objects (held, so that their ids cannot be reused): a copy of the knowledge
     # base with other weights (whatif) has other strengths, hence other evidence facts
     of = (kb.evidence, kb.diseases, kb.strength, kb.evidence_by_disease)
-    sig = tuple(len(x) for x in of)
+    sizes = tuple(len(x) for x in of)
     idx = kb.__dict__.get("_consult_index")
-    if idx is not None and idx["sig"] == sig and all(a is b for a, b in zip(idx["of"], of)):
+    if idx is not None and idx["sizes"] == sizes and all(a is b for a, b in zip(idx["of"], of)):
         return idx
-    by_organ: dict[str, list[str]] = {}
-    by_process: dict[str, list[str]] = {}
-    for did, d in sorted(kb.diseases.items()):
-        by_organ.setdefault(d["organ"], []).append(did)
-        for p in d["processes"]:
-            by_process.setdefault(p, []).append(did)
     order = {eid: i for i, eid in enumerate(sorted(kb.evidence))}
     paper = {}
     for eid, ev in kb.evidence.items():
         keys = [k for k in kb.citations(ev) if k not in REVIEWS]
         paper[eid] = keys[0] if keys else ""
-    idx = {"sig": sig, "of": of, "by_organ": by_organ, "by_process": by_process, "order": order, "paper": paper}
-    idx.update(_signatures(kb, order, paper))
+    idx = {"sizes": sizes, "of": of, "order": order, "paper": paper, **_signatures(kb, order, paper)}
     kb.__dict__["_consult_index"] = idx
     return idx
 
@@ -278,9 +272,13 @@ def _descendants(kb: Knowledge, did: str) -> list[str]:
 
 
 def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: bool = True) -> list[dict]:
-    """The facts for this query. With ``index`` (the default) only diseases that share the query's
-    family, organ system or a process are asserted, with their evidence; ``index=False`` asserts
-    every disease and item (a test checks both give the same answers)."""
+    """The facts for this query: the query; one disease fact per disease of its family and one per
+    group of the other diseases every rule treats alike; their evidence, one fact per item or per
+    bundle of one paper's identical items; populations, routes, options, source parts, comparisons
+    and the user's constraints. With ``index`` (the default) only diseases that share the query's
+    family, organ system or a process are asserted, built from the signature index; ``index=False``
+    builds them disease by disease from every disease (the plain definition: tests check that both
+    give the same answers)."""
     idx = _index(kb)
     q = res.id
     organ = res.organ
