@@ -154,7 +154,9 @@ class _OrJSON:
     matched facts come back as JSON text (``durable.engine`` calls ``json.dumps``/``json.loads`` through
     its module-level ``json``). orjson writes the same JSON, compact, and reads it back to equal values;
     measured: consultations ~25% faster (bench/bench.py). Facts hold only strings, ints and lists
-    of them (engine.py's own rule), which orjson handles as json does."""
+    of them (engine.py's own rule), which orjson handles as json does. The swap is process-wide:
+    another durable-rules ruleset in the same process gets the same codec (unlike json, orjson
+    refuses non-string keys and writes NaN as null)."""
 
     @staticmethod
     def dumps(obj, ensure_ascii=False, **_kw) -> str:  # durable passes ensure_ascii=False everywhere
