@@ -57,20 +57,24 @@ def _e(x) -> str:
 # facts in words
 
 
-def _fact_gloss(kb: Knowledge, fid: str) -> str:
-    """A few words on what a fact id stands for (the id itself is always shown too)."""
+def _fact_gloss(kb: Knowledge, fid: str, groups: dict[str, list[str]]) -> str:
+    """A few words on what a fact id stands for (the id itself is always shown too); ``groups``:
+    disease fact id -> the diseases it stands for."""
     kind, _, rest = fid.partition(":")
     parts = rest.split(":")
+    if kind in ("disease", "relation") and rest in groups and groups[rest] != [rest]:
+        names = [kb.diseases[d]["name"] if d in kb.diseases else d for d in groups[rest]]
+        what = "a group of diseases every rule treats alike" if kind == "disease" else "how this group relates to the query"
+        return f"{what}: {', '.join(names)}"
+    if kind in ("disease", "relation") and rest in kb.diseases:
+        name = kb.diseases[rest]["name"]
+        return name if kind == "disease" else f"how {name} relates to the query"
+    if kind == "contribution" and len(parts) >= 3:
+        return f"support for {parts[0]} {parts[1]} by rule {parts[2]}" + (f" from {parts[3]}" if len(parts) > 3 and parts[3] else "")
     if kind == "ev" and rest in kb.evidence:
         ev = kb.evidence[rest]
         d = kb.diseases.get(ev["disease"], {}).get("name", ev["disease"])
         return f"evidence: {ev['source']} {ev['vesicle']}, {ev['model']}, {ev['species']} donor, {d} ({ev['direction']})"
-    if kind == "support" and len(parts) >= 3:
-        return f"support for {parts[0]} {parts[1]} by rule {parts[2]}" + (f" from {parts[3]}" if len(parts) > 3 and parts[3] else "")
-    if kind == "class":
-        return f"the query is filed under {rest}"
-    if kind == "related":
-        return f"{rest} is a related disease"
     if kind == "caution":
         return f"caution {parts[0]}" + (f" on {parts[1]}" if len(parts) > 1 and parts[1] else "")
     if kind == "exclusion" and len(parts) >= 2:
@@ -80,8 +84,8 @@ def _fact_gloss(kb: Knowledge, fid: str) -> str:
     return ""
 
 
-def _fact_li(kb: Knowledge, fid: str, derived_at: dict[str, int]) -> str:
-    gloss = _fact_gloss(kb, fid)
+def _fact_li(kb: Knowledge, fid: str, derived_at: dict[str, int], groups: dict[str, list[str]]) -> str:
+    gloss = _fact_gloss(kb, fid, groups)
     where = ""
     if fid in derived_at:
         n = derived_at[fid]
@@ -328,6 +332,7 @@ JS = """
 def _facts_section(kb: Knowledge, adv: Advice, total: int) -> str:
     res = adv.resolution
     derived = {a for s in adv.trace for a in s["asserted"]}
+    groups = {f["disease"]: f["members"] for f in adv.facts if f["kind"] == "disease"}
     inputs: list[str] = []
     for s in adv.trace:
         for m in s["matched"]:
@@ -343,12 +348,13 @@ def _facts_section(kb: Knowledge, adv: Advice, total: int) -> str:
            f"the disease and its relatives, the evidence that could match, routes and engineering options. "
            f"Then the rules fired {total} times, in the order shown step by step. "
            f"These {len(inputs)} asserted facts were matched by some rule:</p>",
-           "<ul>", *(_fact_li(kb, f, {}) for f in inputs), "</ul>",
+           "<ul>", *(_fact_li(kb, f, {}, groups) for f in inputs), "</ul>",
            "</section>"]
     return "\n".join(out)
 
 
-def _firing_section(kb: Knowledge, adv: Advice, s: dict, derived_at: dict[str, int], cindex: dict) -> str:
+def _firing_section(kb: Knowledge, adv: Advice, s: dict, derived_at: dict[str, int], cindex: dict,
+                    groups: dict[str, list[str]]) -> str:
     sid = f"step-{s['step']}"
     rule = s["rule"]
     stage = _stage(rule)
@@ -364,16 +370,15 @@ def _firing_section(kb: Knowledge, adv: Advice, s: dict, derived_at: dict[str, i
     if conds:
         out.append("<h3>If</h3><ul>" + "".join(f"<li>{_e(c)}</li>" for c in conds) + "</ul>")
     out.append("<h3>Matched facts</h3><ul>")
-    out += [_fact_li(kb, m, derived_at) for m in s["matched"]]
+    out += [_fact_li(kb, m, derived_at, groups) for m in s["matched"]]
     out.append("</ul><h3>Derived</h3>")
     if s["asserted"]:
         out.append("<ul>")
         for a in s["asserted"]:
-            li = _fact_li(kb, a, {})
-            if a.startswith("support:"):
-                parts = a.split(":")
-                key = (parts[1], parts[2], parts[3], parts[4] if len(parts) > 4 else "")
-                hit = cindex.get(key)
+            li = _fact_li(kb, a, {}, groups)
+            if a.startswith("contribution:"):
+                parts = (a.split(":") + [""])[:5]  # contribution:AXIS:ITEM:RULE:EVIDENCE
+                hit = cindex.get((parts[1], parts[2], parts[3], parts[4]))
                 if hit:
                     rec, c = hit
                     tier = getattr(c, "tier", None)
@@ -451,7 +456,8 @@ def explain_html(kb: Knowledge, adv: Advice, stability: dict | None = None) -> s
             derived_at.setdefault(a, s["step"])
     cindex = _contribution_index(adv)
     sections = [_facts_section(kb, adv, len(adv.trace))]
-    sections += [_firing_section(kb, adv, s, derived_at, cindex) for s in adv.trace]
+    groups = {f["disease"]: f["members"] for f in adv.facts if f["kind"] == "disease"}
+    sections += [_firing_section(kb, adv, s, derived_at, cindex, groups) for s in adv.trace]
     sections.append(_ranking_section(kb, adv, stability))
     lanes = [st for st in STAGES if any(_stage(s["rule"]) == st for s in adv.trace)]
     legend = "".join(f'<li><span style="background:{LANE_COLOURS[st]}"></span>{st}</li>' for st in lanes)

@@ -276,3 +276,21 @@ def test_prints_every_step_readably(page, consultation):
     page.pdf(path=str(pdf), format="A4")
     assert pdf.read_bytes()[:5] == b"%PDF-"
     page.screenshot(path=str(ARTIFACTS / "explain-print.png"), full_page=False)
+
+
+def test_each_derived_contribution_shows_its_cf_tier_and_weights(kb):
+    adv = advisor.consult(kb, "insulin resistance")
+    page = explain_html(kb, adv)
+    # sup-source on cai2020-54 (bm-msc; in vivo, mouse donor, exosome; the disease asked: tier 2)
+    c = next(c for c in adv.find("bm-msc").support if c.evidence == ["cai2020-54"])
+    assert (c.tier, round(c.cf, 3)) == (2, -0.32)
+    assert ("<li><code>contribution:source:bm-msc:sup-source:cai2020-54</code> "
+            "<span class=\"muted\">support for source bm-msc by rule sup-source from cai2020-54</span>"
+            " <span class=\"cf\">CF -0.320</span>, tier 2 <span class=\"muted\">(weights used: model in-vivo 0.50 x "
+            "species mouse 0.80 x vesicle exosome 1.00 x tier 2 0.80)</span></li>") in page
+
+
+def test_a_group_of_diseases_is_named_on_the_page(kb):
+    page = explain_html(kb, advisor.consult(kb, "insulin resistance"))
+    assert ("<li><code>disease:same-organ+other-process</code> <span class=\"muted\">a group of diseases every "
+            "rule treats alike: Graves&#x27; disease, Hashimoto&#x27;s thyroiditis</span></li>") in page
