@@ -142,3 +142,38 @@ def test_signature_index_answers_as_the_plain_definition_on_grown_knowledge(tmp_
         assert a.as_json() == b.as_json(), did
         groups = [f for f in small if f["kind"] == "disease" and f["lineage"] == "none"]
         assert groups and all(len(g["members"]) >= 2 for g in groups), did  # the clones share them
+
+
+def test_registered_trials_without_a_paper_are_one_fact_and_each_is_context(tmp_path):
+    d = tmp_path / "trials"
+    d.mkdir()
+    items = []
+    for n in ("1", "2"):
+        items += [f"  - id: trial-nct0000000{n}", "    source: uc-msc", "    vesicle: exosome", "    species: human",
+                  "    model: clinical-registered", "    disease: knee-osteoarthritis", "    route: intra-articular",
+                  "    engineering: []", f'    effect: "Registered trial {n}."', "    direction: supports",
+                  '    cites: ["cai2020"]']
+    (d / "t.yaml").write_text("evidence:\n" + "\n".join(items) + "\n")
+    kb = advisor.load_kb(extra=[d])
+    ev = [f for f in _facts(kb, "knee osteoarthritis", "evidence") if f["evidence"].startswith("trial-nct0000000")]
+    assert [(f["id"], f["members"], f["paper"], f["registered"]) for f in ev] == [
+        ("ev:trial-nct00000001", ["trial-nct00000001", "trial-nct00000002"], "", 1)]
+    adv = advisor.consult(kb, "knee osteoarthritis")
+    ctx = [c["evidence"] for c in adv.as_json()["context"] if c["kind"] == "registered-trial"]
+    assert ctx == [["trial-nct00000001"], ["trial-nct00000002"]]
+
+
+def test_member_lists_stay_beside_the_facts_the_engine_holds(kb):
+    import importlib
+
+    from msc_ev.advisor import engine
+
+    C = importlib.import_module("msc_ev.advisor.consult")
+    facts = C.prepare(kb, advisor.resolve(kb, "spinal cord injury"), Constraints())
+    ctx = engine.run(facts, kb.weights)
+    bundled = next(f for f in facts if f["kind"] == "evidence" and len(f["members"]) > 1)
+    group = next(f for f in facts if f["kind"] == "disease" and f["lineage"] == "none")
+    for f in (bundled, group):
+        assert "members" in f and "members" not in ctx.stored[f["id"]]
+        assert {k: v for k, v in f.items() if k != "members"} == {
+            k: v for k, v in ctx.stored[f["id"]].items() if k != "sid"}

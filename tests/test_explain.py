@@ -566,3 +566,10 @@ def test_cli_ask_piped(cli):
     assert "Rules that could support uc-msc" in r.stdout and "Consultation ended." in r.stdout
     r = CliRunner().invoke(cli, ["ask", "osteoarthritis", "--population", "toddler"])
     assert r.exit_code == 2
+
+
+def test_explain_names_the_group_a_relative_was_related_through(kbc):
+    md = X.explain_markdown(kbc, advisor.consult(kbc, "insulin-resistance"))
+    assert "  - insulin-resistance (direct: the disease asked about)\n" in md
+    assert ("  - graves-disease (indirect: same organ system, another process; one firing for the group "
+            "same-organ+other-process)\n") in md
