@@ -227,13 +227,12 @@ def _bundles(fields: dict) -> bool:
 
 def _signatures(kb: Knowledge, order: dict, paper: dict) -> dict:
     """Diseases with evidence, by signature (organ system, processes, cancer): every rule treats two
-    diseases of one signature alike unless one is in the query's family. For each signature, its
-    evidence items bundled as consult._evidence_facts bundles them (one paper's items that agree on
-    every field), keyed by what they bring."""
-    sig_of: dict[str, tuple] = {}
+    diseases of one signature alike unless one is in the query's family. Each item's bundle key
+    (:func:`_bundles`: what it brings, or the item alone) and, per signature, its items by key."""
     members: dict[tuple, list[str]] = {}
     bundles: dict[tuple, dict[tuple, list[str]]] = {}
     static: dict[tuple, tuple[dict, tuple]] = {}
+    key_of: dict[str, tuple] = {}
     by_organ: dict[str, set] = {}
     by_process: dict[str, set] = {}
     for did, d in sorted(kb.diseases.items()):
@@ -241,7 +240,6 @@ def _signatures(kb: Knowledge, order: dict, paper: dict) -> dict:
         if not eids:
             continue
         sig = (d["organ"], tuple(d["processes"]), 1 if "cancer" in d["processes"] else 0)
-        sig_of[did] = sig
         members.setdefault(sig, []).append(did)
         by_organ.setdefault(d["organ"], set()).add(sig)
         for p in d["processes"]:
@@ -249,15 +247,12 @@ def _signatures(kb: Knowledge, order: dict, paper: dict) -> dict:
         for eid in eids:
             st = _static(kb, eid, paper[eid])
             if st is None:
-                continue
+                continue  # its only primary citation is flagged as a mismatch: given no weight
             fields, options = st
-            key = (tuple(fields.values()), options) if _bundles(fields) else (eid,)
+            key = key_of[eid] = (tuple(fields.values()), options) if _bundles(fields) else (eid,)
             static.setdefault(key, st)
             bundles.setdefault(sig, {}).setdefault(key, []).append(eid)
-    for per in bundles.values():
-        for eids in per.values():
-            eids.sort(key=order.__getitem__)
-    return {"sig_of": sig_of, "sig_members": members, "sig_bundles": bundles, "static": static,
+    return {"sig_members": members, "sig_bundles": bundles, "static": static, "key_of": key_of,
             "sigs_by_organ": by_organ, "sigs_by_process": by_process}
 
 
@@ -301,14 +296,14 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
         groups, evidence = _indexed(kb, idx, lineage, organ, processes, pops)
     else:
         groups = _groups(kb, set(kb.diseases), lineage, organ, processes, index=False)
-        evidence = _evidence_facts(kb, idx, groups, organ, pops)
+        evidence = _evidence_facts(kb, idx, _by_disease(kb, idx, groups), organ, pops)
     facts.extend(groups[k] for k in sorted(groups))
     facts.extend(evidence)
     for p in pops:
         facts.append({"id": f"dpop:{p}", "kind": "disease-population", "population": p})
     for rid, r in sorted(kb.routes.items()):
         facts.append({"id": f"route:{rid}", "kind": "route", "route": rid,
-                      "reaches": 1 if organ in (r.get("reaches") or ()) else 0,
+                      "reaches": _reaches(kb, rid, organ),
                       "invasive": 1 if r["invasiveness"] == "high" else 0})
     for oid, o in sorted(kb.engineering.items()):
         fits = o.get("fits") or ()
@@ -345,6 +340,11 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
     return facts
 
 
+def _disease_fact(label: str, lineage: str, same_organ: int, shared: str, cancer: int) -> dict:
+    return {"id": f"disease:{label}", "kind": "disease", "disease": label, "members": [], "lineage": lineage,
+            "same_organ": same_organ, "shared_process": shared, "cancer": cancer}
+
+
 def _groups(kb: Knowledge, pool: set[str], lineage: dict[str, str], organ: str, processes: tuple[str, ...], *,
             index: bool) -> dict[str, dict]:
     """Disease facts, one per disease of the query's family and one per group of the others, from the
@@ -359,11 +359,9 @@ def _groups(kb: Knowledge, pool: set[str], lineage: dict[str, str], organ: str, 
         same_organ = 1 if d["organ"] == organ else 0
         cancer = 1 if "cancer" in d["processes"] else 0
         label = did if lin != "none" else _group_label(same_organ, shared, cancer)
-        g = groups.get(label)
-        if g is None:
-            g = groups[label] = {"id": f"disease:{label}", "kind": "disease", "disease": label, "members": [],
-                                 "lineage": lin, "same_organ": same_organ, "shared_process": shared, "cancer": cancer}
-        g["members"].append(did)
+        if label not in groups:
+            groups[label] = _disease_fact(label, lin, same_organ, shared, cancer)
+        groups[label]["members"].append(did)
     return groups
 
 
@@ -374,16 +372,14 @@ def _indexed(kb: Knowledge, idx: dict, lineage: dict[str, str], organ: str, proc
     per knowledge base: the cost follows the number of signatures, not of diseases. The family is
     taken disease by disease; every other disease joins its signature's group."""
     groups = _groups(kb, set(lineage), lineage, organ, processes, index=True)
-    facts = _evidence_facts(kb, idx, groups, organ, pops)
+    bundles = _by_disease(kb, idx, groups)
     sigs = set(idx["sigs_by_organ"].get(organ, ()))
     for p in processes:
         sigs |= idx["sigs_by_process"].get(p, set())
-    merged: dict[tuple[str, tuple], list[str]] = {}
-    sig_of = idx["sig_of"]
     for sig in sorted(sigs):
         s_organ, s_processes, cancer = sig
         members = idx["sig_members"][sig]
-        family = [d for d in members if d in lineage]
+        family = any(d in lineage for d in members)
         if family:
             members = [d for d in members if d not in lineage]
             if not members:
@@ -391,55 +387,17 @@ def _indexed(kb: Knowledge, idx: dict, lineage: dict[str, str], organ: str, proc
         shared = next((p for p in processes if p in s_processes), "")
         same_organ = 1 if s_organ == organ else 0
         label = _group_label(same_organ, shared, cancer)
-        g = groups.get(label)
-        if g is None:
-            g = groups[label] = {"id": f"disease:{label}", "kind": "disease", "disease": label, "members": [],
-                                 "lineage": "none", "same_organ": same_organ, "shared_process": shared,
-                                 "cancer": cancer}
-        g["members"].extend(members)
+        if label not in groups:
+            groups[label] = _disease_fact(label, "none", same_organ, shared, cancer)
+        groups[label]["members"].extend(members)
         for key, eids in idx["sig_bundles"].get(sig, {}).items():
             if family:
                 eids = [e for e in eids if kb.evidence[e]["disease"] not in lineage]
-            merged.setdefault((label, key), []).extend(eids)
-    for label, g in groups.items():
+            bundles.setdefault((label, key), []).extend(eids)
+    for g in groups.values():
         if g["lineage"] == "none":
             g["members"].sort()
-    order = idx["order"]
-    reach: dict[str, int] = {}
-    flags: dict[str, dict] = {}
-    for (label, key), eids in merged.items():
-        if not eids:
-            continue
-        if len(eids) > 1:
-            eids.sort(key=order.__getitem__)
-        fields, options = idx["static"][key]
-        route = fields["route"]
-        if route not in reach:
-            reach[route] = 1 if not route or organ in (kb.routes[route].get("reaches") or ()) else 0
-        eid = eids[0]
-        facts.append({"id": f"ev:{eid}", "kind": "evidence", "evidence": eid, "members": eids, "disease": label,
-                      **fields, "reaches": reach[route], "order": order[eid]})
-        for o in options:
-            if o not in flags:
-                flags[o] = _option_flags(kb.engineering[o], organ, pops)
-            facts.append({"id": f"eveng:{eid}:{o}", "kind": "evidence-engineering", "evidence": eid,
-                          "engineering": o, **flags[o]})
-    return groups, _in_order(facts)
-
-
-def _in_order(facts: list[dict]) -> list[dict]:
-    """Evidence facts by their disease (or group), then the stable evidence order, each followed by
-    its engineering options: the same order whichever way they were built."""
-    ev = sorted((f for f in facts if f["kind"] == "evidence"), key=lambda f: (f["disease"], f["order"]))
-    eng: dict[str, list[dict]] = {}
-    for f in facts:
-        if f["kind"] == "evidence-engineering":
-            eng.setdefault(f["evidence"], []).append(f)
-    out = []
-    for f in ev:
-        out.append(f)
-        out.extend(eng.get(f["evidence"], ()))
-    return out
+    return groups, _evidence_facts(kb, idx, bundles, organ, pops)
 
 
 def _group_label(same_organ: int, shared: str, cancer: int) -> str:
@@ -450,34 +408,54 @@ def _group_label(same_organ: int, shared: str, cancer: int) -> str:
             + ("+cancer" if cancer else ""))
 
 
-def _evidence_facts(kb: Knowledge, idx: dict, groups: dict[str, dict], organ: str, pops: tuple[str, ...]) -> list[dict]:
-    """One fact per evidence item of the asserted diseases, except that items of one paper that agree
-    on every field a rule or an action reads (their disease's group included) are one fact listing
-    them as members: one paper counts once, so only the first (in the stable evidence order, the one
-    paper-once would keep) could count, and every rule treats the others exactly as it treats it.
-    Registered trials without results, which never count, are bundled the same way (:func:`_bundles`)."""
-    bundles: dict[tuple, list] = {}
-    for label in sorted(groups):
-        for did in groups[label]["members"]:
+def _by_disease(kb: Knowledge, idx: dict, groups: dict[str, dict]) -> dict[tuple[str, tuple], list[str]]:
+    """(disease fact id, bundle key) -> the evidence items of the diseases of ``groups``, disease by
+    disease (items given no weight are left out)."""
+    out: dict[tuple[str, tuple], list[str]] = {}
+    key_of = idx["key_of"]
+    for label, g in groups.items():
+        for did in g["members"]:
             for eid in kb.evidence_by_disease.get(did, ()):
-                st = _static(kb, eid, idx["paper"][eid])
-                if st is None:
-                    continue  # its only primary citation is flagged as a mismatch: given no weight
-                fields, options = st
-                route = fields["route"]
-                reaches = 1 if not route or organ in (kb.routes[route].get("reaches") or ()) else 0
-                key = (label, tuple(fields.values()), options) if _bundles(fields) else (eid,)
-                bundles.setdefault(key, [label, fields, reaches, options, []])[4].append(eid)
+                if eid in key_of:
+                    out.setdefault((label, key_of[eid]), []).append(eid)
+    return out
+
+
+def _evidence_facts(kb: Knowledge, idx: dict, bundles: dict[tuple[str, tuple], list[str]], organ: str,
+                    pops: tuple[str, ...]) -> list[dict]:
+    """One evidence fact per bundle, each followed by its engineering options, in the order of its
+    disease fact, then the stable evidence order. A bundle is one item, or the items of one paper
+    that agree on every field a rule or an action reads (their disease's group included): one paper
+    counts once, so only the first (the one paper-once would keep) could count, and every rule treats
+    the others exactly as it treats it. Registered trials without results, which never count, are
+    bundled the same way (:func:`_bundles`)."""
+    order = idx["order"]
+    firsts = []
+    for (label, key), eids in bundles.items():
+        if eids:
+            eids.sort(key=order.__getitem__)
+            firsts.append((label, order[eids[0]], key, eids))
+    reach: dict[str, int] = {}
+    flags: dict[str, dict] = {}
     facts = []
-    for label, fields, reaches, options, members in bundles.values():
-        members.sort(key=lambda e: idx["order"][e])
-        eid = members[0]
-        facts.append({"id": f"ev:{eid}", "kind": "evidence", "evidence": eid, "members": members, "disease": label,
-                      **fields, "reaches": reaches, "order": idx["order"][eid]})
+    for label, first, key, eids in sorted(firsts, key=lambda b: b[:2]):
+        fields, options = idx["static"][key]
+        route = fields["route"]
+        if route not in reach:
+            reach[route] = _reaches(kb, route, organ)
+        facts.append({"id": f"ev:{eids[0]}", "kind": "evidence", "evidence": eids[0], "members": eids,
+                      "disease": label, **fields, "reaches": reach[route], "order": first})
         for o in options:
-            facts.append({"id": f"eveng:{eid}:{o}", "kind": "evidence-engineering", "evidence": eid,
-                          "engineering": o, **_option_flags(kb.engineering[o], organ, pops)})
-    return _in_order(facts)
+            if o not in flags:
+                flags[o] = _option_flags(kb.engineering[o], organ, pops)
+            facts.append({"id": f"eveng:{eids[0]}:{o}", "kind": "evidence-engineering", "evidence": eids[0],
+                          "engineering": o, **flags[o]})
+    return facts
+
+
+def _reaches(kb: Knowledge, route: str, organ: str) -> int:
+    """1 if ``route`` reaches the organ system (or there is no route), else 0."""
+    return 1 if not route or organ in (kb.routes[route].get("reaches") or ()) else 0
 
 
 def _family(option_id: str) -> str:
@@ -678,7 +656,7 @@ def _per_disease(derived: list[dict], kind: str, members: dict[str, list[str]]) 
 
 def _per_item(derived: list[dict], kind: str, items: dict[str, list[str]]) -> list[dict]:
     """The facts of ``kind``, one per evidence item: a fact about an evidence fact that stands for
-    several items of one paper (consult._evidence_facts) is listed under each of them."""
+    several items of one paper (:func:`_evidence_facts`) is listed under each of them."""
     out = []
     for f in derived:
         if f["kind"] != kind:
