@@ -1,18 +1,27 @@
 """The durable-rules wrapper: one private host, one session per consultation, one at a time.
 
+durable-rules' C engine holds the facts and does all the matching. Its Python host layer is used
+only to compile and register the ruleset; :func:`run` drives the C functions itself (assert, take
+the pending action, fire, complete), which is what the host loop does, without a Closure, a
+session-state round trip and a lease timer per action (measured: about a third of a consultation).
+
 What shared/notes/durable-rules.md measured, and the answer here:
-- background threads: :class:`_QuietHost` never starts the timer threads, so every firing has
-  happened when ``assert_facts`` returns;
+- background threads: :class:`_QuietHost` never starts the timer threads, and nothing is
+  dispatched by the host: every firing has happened when :func:`run` returns;
 - global registry: the declared rules are compiled once, at import, and registered on this
   private host only;
 - no thread safety: every engine call runs under one lock (parallel batch work uses processes);
 - 1024 live sessions: each consultation gets a fresh sid and ``delete_state`` in ``finally``;
 - floats: certainty factors travel as integers out of 1000;
-- swallowed exceptions: an action's exception is recorded and raised as EngineError;
+- swallowed exceptions: an action's exception abandons the action and is raised as EngineError;
 - identity: facts are identified by a 32-bit FNV-1a hash of their id, and a clash silently drops a
   fact. Every id asserted in a consultation (prepared or derived) is hashed first, exactly as the
   engine does; a clashing id gets a suffix until it is distinct. A duplicate id (the same fact
   twice) is refused before it reaches the engine, which aborts the process on some duplicates.
+
+Facts cross into the engine as JSON (written by orjson) with only the fields some condition tests
+(:func:`~msc_ev.rules.compile.engine_fields`); the actions read the whole facts, kept in the
+:class:`Session`.
 """
 
 from __future__ import annotations
@@ -23,14 +32,11 @@ import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import time
-
 import orjson
 from durable import engine as _durable
 
 from ..rules import RULE_LIST, TIERS, Rule, actions
-from ..rules.compile import RULESET, compile_rules
-from ..rules.declare import HOST_ONLY
+from ..rules.compile import RULESET, compile_rules, engine_fields
 from .errors import EngineError
 
 
@@ -61,10 +67,10 @@ class Session:
         self.steps: list[Step] = []
         self.derived: dict[str, dict] = {}  # logical id -> fact, alive
         self.stored: dict[str, dict] = {}  # logical id -> the fact as the engine holds it
+        self.full: dict[str, dict] = {}  # engine id -> the whole fact, as asserted (logical id)
         self.logical: dict[str, str] = {}  # engine id -> logical id (differs only after a hash clash)
         self.hashes: dict[int, str] = {}  # hash -> engine id
         self.clashes: list[tuple[str, str]] = []
-        self.error: BaseException | None = None
 
     def engine_id(self, fid: str) -> str:
         """A distinct engine id for logical id ``fid`` (itself unless its hash clashes)."""
@@ -85,102 +91,94 @@ class Session:
             cand = f"{fid}~{n}"
 
     def store(self, fact: dict, sid: str) -> dict:
+        """The fact as the engine gets it: its engine id, the session, its kind and the fields some
+        condition tests (:data:`FIELDS`); the whole fact stays here for the actions."""
         eid = self.engine_id(fact["id"])
-        drop = HOST_ONLY.get(fact["kind"])
-        stored = dict(fact, id=eid, sid=sid) if not drop else {
-            **{k: v for k, v in fact.items() if k not in drop}, "id": eid, "sid": sid}
+        kind = fact["kind"]
+        stored = {"id": eid, "sid": sid, "kind": kind}
+        for k in FIELDS.get(kind, ()):
+            if k in fact:
+                stored[k] = fact[k]
         self.stored[fact["id"]] = stored
+        self.full[eid] = fact
         return stored
 
 
-_CURRENT: list[Session] = []  # the running consultation (a stack of at most one)
+FIELDS = engine_fields(RULE_LIST)
+# durable-rules' C functions, driven directly (see run()); its Python host layer is used only to
+# register the ruleset, which it compiles once.
+_C = _durable.durable_rules_engine
 
 
-def _make_action(rule: Rule):
-    """The rule's action. durable-rules hands it every match available at once (the rule is compiled
-    with ``cap``, see rules/compile.py); each match is one firing, recorded as its own step, in the
-    order of the ids of the facts it matched (as rules/interpret.py fires them). A match whose facts
-    an earlier firing of the same batch retracted does not fire (as when the engine is given matches
-    one at a time, and as rules/interpret.py does)."""
-    binds = tuple(cond.bind for cond in rule.conditions)
+def _check(result, what: str) -> int:
+    """The state handle of an assert, or EngineError for what durable-rules' host would raise."""
+    if result[0] == 1:  # pragma: no cover - the sink rule handles every kind
+        raise EngineError(f"rule engine could not handle {what}")
+    if result[0] == 2:
+        raise EngineError(f"rule engine refused a fact it already holds (MessageObservedException): {what}")
+    return result[1]
 
-    def action(c):  # durable-rules checks the argument count: exactly one
-        ctx = _CURRENT[-1]
-        try:
-            batch: list[dict] = []
-            frames = [frame._d for frame in c.m]
-            if len(frames) > 1:  # in the order of the matched facts' ids, as rules/interpret.py fires them
-                frames.sort(key=lambda raw: [ctx.logical.get(raw[b]["id"], raw[b]["id"]) for b in binds])
-            for raw in frames:
-                if ctx.clashes:  # some engine ids differ from the logical ones: translate them back
-                    bound = {}
-                    for b in binds:
-                        f = dict(raw[b])
-                        f["id"] = ctx.logical.get(f["id"], f["id"])
-                        bound[b] = f
-                else:  # the facts as the engine handed them over (decoded afresh for this batch)
-                    bound = raw
-                matched = [bound[b]["id"] for b in binds]
-                if any(m not in ctx.stored for m in matched):
-                    continue  # retracted by an earlier firing of this batch
-                step = Step(len(ctx.steps) + 1, rule.id, matched)
-                ctx.steps.append(step)
-                new, gone = actions.run(rule, bound, ctx.weights)
-                sid = raw[binds[0]]["sid"]
-                for f in new:
-                    if f["id"] in ctx.stored:
-                        continue  # already known: the step shows nothing new (a test keeps this from happening)
-                    batch.append(ctx.store(f, sid))
-                    step.asserted.append(f)
-                    ctx.derived[f["id"]] = f
-                for g in gone:
-                    stored = ctx.stored.pop(g["id"], None)
-                    if stored is not None:
-                        ctx.derived.pop(g["id"], None)
-                        step.retracted.append(g["id"])
-                        c.retract_fact(stored)
-            if batch:  # one crossing into the engine for everything the batch derived
-                c._ruleset.assert_facts(batch)
-        except BaseException as exc:  # surfaced by run() after assert_facts returns
-            ctx.error = exc
-            raise
 
+def _fire(ctx: Session, rule: Rule, binds: tuple[str, ...], frames: list[dict], handle: int) -> None:
+    """One round of ``rule``: durable-rules hands over every match it has at once (the rule is
+    compiled with ``cap``, see rules/compile.py); each match is one firing, recorded as its own step,
+    in the order of the ids of the facts it matched (as rules/interpret.py fires them). A match whose
+    facts an earlier firing of the same round retracted does not fire (as when the engine is given
+    matches one at a time, and as rules/interpret.py does). The engine's frames name the matched
+    facts; the actions read the whole facts, kept here."""
+    full, logical = ctx.full, ctx.logical
+    matches = [[full[frame[b]["id"]] for b in binds] for frame in frames]
+    if len(matches) > 1:
+        matches.sort(key=lambda facts: [f["id"] for f in facts])
+    batch: list[dict] = []
+    sid = frames[0][binds[0]]["sid"]
+    for facts in matches:
+        matched = [f["id"] for f in facts]
+        if any(m not in ctx.stored for m in matched):
+            continue  # retracted by an earlier firing of this round
+        step = Step(len(ctx.steps) + 1, rule.id, matched)
+        ctx.steps.append(step)
+        new, gone = actions.run(rule, dict(zip(binds, facts)), ctx.weights)
+        for f in new:
+            if f["id"] in ctx.stored:
+                continue  # already known: the step shows nothing new (a test keeps this from happening)
+            batch.append(ctx.store(f, sid))
+            step.asserted.append(f)
+            ctx.derived[f["id"]] = f
+        for g in gone:
+            stored = ctx.stored.pop(g["id"], None)
+            if stored is not None:
+                ctx.derived.pop(g["id"], None)
+                step.retracted.append(g["id"])
+                _check(_C.retract_fact(handle, _dumps(stored)), f"the retraction of {g['id']}")
+    if batch:  # one crossing into the engine for everything the round derived
+        _check(_C.assert_facts(handle, _dumps(batch)), "a derived fact")
+
+
+def _dumps(obj) -> str:
+    return orjson.dumps(obj).decode("utf-8")
+
+
+class _QuietHost(_durable.Host):
+    def _run(self):  # no background dispatch threads: nothing is ever dispatched by the host
+        pass
+
+
+def _mark(rule: Rule):
+    """The action registered with durable-rules: a marker naming the rule. run() fires the rule
+    itself (durable's host loop is not used), so this is never called."""
+    def action(c):  # pragma: no cover - durable-rules checks the argument count: exactly one
+        raise EngineError(f"rule {rule.id} was dispatched by durable-rules' host loop")
+
+    action.rule = rule
     action.__name__ = rule.id.replace("-", "_")
     return action
 
 
-class _OrJSON:
-    """durable-rules' codec: every fact crosses into the C engine as JSON text, and every firing's
-    matched facts come back as JSON text (``durable.engine`` calls ``json.dumps``/``json.loads`` through
-    its module-level ``json``). orjson writes the same JSON, compact, and reads it back to equal values;
-    measured: consultations ~25% faster (bench/bench.py). Facts hold only strings, ints and lists
-    of them (engine.py's own rule), which orjson handles as json does. The swap is process-wide:
-    another durable-rules ruleset in the same process gets the same codec (unlike json, orjson
-    refuses non-string keys and writes NaN as null)."""
-
-    @staticmethod
-    def dumps(obj, ensure_ascii=False, **_kw) -> str:  # durable passes ensure_ascii=False everywhere
-        return orjson.dumps(obj).decode("utf-8")
-
-    loads = staticmethod(orjson.loads)
-
-
-def _unix_now() -> float:
-    """durable-rules times each action (a lease of 10 s) with two datetime computations per firing;
-    a monotonic clock measures the same intervals for less."""
-    return time.monotonic()
-
-
-_durable.json = _OrJSON
-_durable._unix_now = _unix_now
-
-
-class _QuietHost(_durable.Host):
-    def _run(self):  # no background dispatch threads: actions run inside assert_facts
-        pass
-
-
-DEFINITION = compile_rules(RULE_LIST, _make_action)
+DEFINITION = compile_rules(RULE_LIST, _mark)
+# durable's name of each rule's action (r_0, r_1, ...) -> the rule and its bind names
+_BY_NAME = {name: (d["run"].rule, tuple(cond.bind for cond in d["run"].rule.conditions))
+            for name, d in DEFINITION[RULESET].items() if hasattr(d.get("run"), "rule")}
 _LOCK = threading.Lock()
 _HOST: _QuietHost | None = None
 _SIDS = itertools.count(1)
@@ -196,34 +194,51 @@ def host() -> _QuietHost:
     return _HOST
 
 
-def run(facts: list[dict], weights: dict) -> Session:
-    """Assert ``facts`` in a fresh session; return the consultation (trace and derived facts)."""
+def held(sid: str) -> list[dict]:
+    """The facts the engine holds in session ``sid`` (for tests and checks)."""
+    return orjson.loads(_C.get_facts(host().get_ruleset(RULESET)._handle, sid))
+
+
+def run(facts: list[dict], weights: dict, *, verify: bool = False) -> Session:
+    """Assert ``facts`` in a fresh session; return the consultation (trace and derived facts).
+
+    durable-rules' C engine does the matching. Its Python host loop (a Closure per action, the
+    session state written back after each, timers) is replaced by this loop over the same C calls:
+    start the pending action, fire its rule (:func:`_fire`), complete it and take the next. With
+    ``verify``, the facts the engine holds at the end are compared with those asserted and not
+    retracted (the tests do this on every curated disease)."""
     w = actions.Weights.from_kb(weights, TIERS)
     with _LOCK:
         STATS["consultations"] += 1
-        h = host()
+        handle = host().get_ruleset(RULESET)._handle
         ctx = Session(w)
         sid = f"c{next(_SIDS)}"
-        _CURRENT.append(ctx)
         try:
             stored = [ctx.store(f, sid) for f in facts]
-            try:
-                state = h.assert_facts(RULESET, stored)
-            except _durable.MessageObservedException as exc:  # pragma: no cover - ids are checked first
-                raise EngineError(f"rule engine refused a fact it already holds: {exc}") from None
-            if ctx.error is not None:
-                raise EngineError(f"rule action failed: {type(ctx.error).__name__}: {ctx.error}")
-            if isinstance(state, dict) and state.get("exception"):
-                raise EngineError(f"rule engine reported: {state['exception']}")
-            held = {f.get("id") for f in h.get_facts(RULESET, sid)}
-            expected = {s["id"] for s in ctx.stored.values()}
-            if expected - held:  # pragma: no cover - would mean a clash the check missed
-                raise EngineError(f"rule engine lost facts: {', '.join(sorted(expected - held))}")
+            state = _check(_C.assert_facts(handle, _dumps(stored)), "a prepared fact")
+            started = _C.start_action_for_state(handle, state)
+            pending = started[1] if started else None
+            while pending:
+                (name, frames), = orjson.loads(pending).items()
+                rule, binds = _BY_NAME[name]
+                try:
+                    _fire(ctx, rule, binds, frames, handle)
+                except BaseException as exc:
+                    _C.abandon_action(handle, state)
+                    if isinstance(exc, EngineError):
+                        raise
+                    raise EngineError(f"rule action failed: {type(exc).__name__}: {exc}") from exc
+                pending = _C.complete_and_start_action(handle, state)
+            if verify:
+                have = {f.get("id") for f in held(sid)}
+                expected = {s["id"] for s in ctx.stored.values()}
+                if have != expected:
+                    raise EngineError(f"rule engine lost facts: {', '.join(sorted(expected - have))}; "
+                                      f"holds others: {', '.join(sorted(have - expected))}")
             STATS["clashes"] += len(ctx.clashes)
             return ctx
         finally:
-            _CURRENT.pop()
             try:
-                h.delete_state(RULESET, sid)
+                _C.delete_state(handle, sid)
             except Exception:  # pragma: no cover - state already gone
                 pass

@@ -63,6 +63,22 @@ def _condition(cond: Condition):
     return getattr(c, cond.bind) << expr
 
 
+def engine_fields(rules: tuple[Rule, ...]) -> dict[str, tuple[str, ...]]:
+    """Fact kind -> the fields some condition tests (directly, or through a ``$bind.field`` of a later
+    condition). Only these, with ``id``, ``sid`` and ``kind``, need to reach the engine: an action
+    reads the whole fact on the host side (advisor/engine.py), so a field no condition mentions is
+    never looked at by durable-rules."""
+    out: dict[str, set[str]] = {}
+    for r in rules:
+        kind_of = {cond.bind: cond.fact for cond in r.conditions}
+        for cond in r.conditions:
+            for t in cond.tests:
+                out.setdefault(cond.fact, set()).add(t.field)
+                if isinstance(t.value, Ref) and t.value.field is not None:
+                    out.setdefault(kind_of[t.value.bind], set()).add(t.value.field)
+    return {k: tuple(sorted(v)) for k, v in sorted(out.items())}
+
+
 def compile_rules(rules: tuple[Rule, ...], make_action) -> dict:
     """Build the durable-rules definition; ``make_action(rule)`` returns the one-argument action."""
     with ruleset(RULESET):

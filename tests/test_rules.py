@@ -126,7 +126,7 @@ def test_engine_and_interpreter_derive_the_same_facts_and_rankings(kb):
         cons = C.normalise_constraints(kb, cons)
         res = advisor.resolve(kb, did)
         facts = C.prepare(kb, res, cons)
-        ctx = engine.run(facts, kb.weights)
+        ctx = engine.run(facts, kb.weights, verify=True)  # and it holds exactly what was asserted, not retracted
         derived, firings = interpret.run(RULE_LIST, facts, w)
         assert set(ctx.derived) == {f["id"] for f in derived}, (did, cons)
         assert sorted(s.rule for s in ctx.steps) == sorted(f.rule for f in firings), (did, cons)
@@ -348,12 +348,28 @@ def test_population_caution_only_on_a_mismatch(kb):
 
 
 def test_engine_hazards_action_errors_surface(kb, monkeypatch):
+    before = advisor.consult(kb, "osteoarthritis").as_json()
+    before.pop("trace")
+
     def boom(rule, bound, w):
         raise ValueError("kaput")
 
     monkeypatch.setattr(actions, "run", boom)
     with pytest.raises(advisor.EngineError, match="rule action failed: ValueError: kaput"):
         advisor.consult(kb, "osteoarthritis")
+    monkeypatch.undo()  # the failed action was abandoned and its session deleted: the next one is whole
+    after = advisor.consult(kb, "osteoarthritis").as_json()
+    after.pop("trace")
+    assert after == before
+
+
+def test_verify_reports_a_fact_the_engine_does_not_hold(kb, monkeypatch):
+    facts = _clash_facts(("ev:a",), ("e1",))
+    real = engine.held
+    monkeypatch.setattr(engine, "held", lambda sid: [f for f in real(sid) if f["id"] != "ev:a"])
+    with pytest.raises(advisor.EngineError, match="^rule engine lost facts: ev:a; holds others: $"):
+        engine.run(facts, kb.weights, verify=True)
+    assert engine.run(facts, kb.weights).steps  # without verify, nothing is asked of the engine
 
 
 def test_a_fact_retracted_in_a_batch_is_not_matched_again_in_it(kb):
