@@ -11,6 +11,7 @@ and read here from the facts they derived.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .axes import AXES, AXIS_OF, ITEM_AXIS  # noqa: F401  (AXES re-exported)
 from ..rules import RULES
@@ -116,12 +117,22 @@ class Advice:
     cautions: list[dict]
     trace: list[dict]
     references: dict[str, dict]
-    relations: list[dict] = field(default_factory=list)
-    blocked: list[dict] = field(default_factory=list)
     populations: list[dict] = field(default_factory=list)
     facts: list[dict] = field(default_factory=list)  # what was asserted, for why-not and explain
-    derived: list[dict] = field(default_factory=list)  # what the rules derived and kept
+    derived: list[dict] = field(default_factory=list)  # what the rules derived and kept, by id
     disclaimer: str = DISCLAIMER
+
+    @cached_property
+    def relations(self) -> list[dict]:
+        """The relations the rules derived, one per disease (a group's relation under each member).
+        Built when asked (explain, why-not): a group can stand for thousands of diseases."""
+        return _per_disease(self.derived, "relation", _members(self.facts))
+
+    @cached_property
+    def blocked(self) -> list[dict]:
+        """What the rules blocked, one entry per disease and per evidence item (built when asked)."""
+        items = {f["evidence"]: f["members"] for f in self.facts if f["kind"] == "evidence"}
+        return _per_item(_per_disease(self.derived, "blocked", _members(self.facts)), "blocked", items)
 
     @property
     def facts_asserted(self) -> int:
@@ -230,6 +241,7 @@ def _signatures(kb: Knowledge, order: dict, paper: dict) -> dict:
     diseases of one signature alike unless one is in the query's family. Each item's bundle key
     (:func:`_bundles`: what it brings, or the item alone) and, per signature, its items by key."""
     members: dict[tuple, list[str]] = {}
+    sig_of: dict[str, tuple] = {}
     bundles: dict[tuple, dict[tuple, list[str]]] = {}
     static: dict[tuple, tuple[dict, tuple]] = {}
     key_of: dict[str, tuple] = {}
@@ -241,6 +253,7 @@ def _signatures(kb: Knowledge, order: dict, paper: dict) -> dict:
             continue
         sig = (d["organ"], tuple(d["processes"]), 1 if "cancer" in d["processes"] else 0)
         members.setdefault(sig, []).append(did)
+        sig_of[did] = sig
         by_organ.setdefault(d["organ"], set()).add(sig)
         for p in d["processes"]:
             by_process.setdefault(p, set()).add(sig)
@@ -252,7 +265,7 @@ def _signatures(kb: Knowledge, order: dict, paper: dict) -> dict:
             key = key_of[eid] = (tuple(fields.values()), options) if _bundles(fields) else (eid,)
             static.setdefault(key, st)
             bundles.setdefault(sig, {}).setdefault(key, []).append(eid)
-    return {"sig_members": members, "sig_bundles": bundles, "static": static, "key_of": key_of,
+    return {"sig_members": members, "sig_of": sig_of, "sig_bundles": bundles, "static": static, "key_of": key_of,
             "sigs_by_organ": by_organ, "sigs_by_process": by_process}
 
 
@@ -376,10 +389,11 @@ def _indexed(kb: Knowledge, idx: dict, lineage: dict[str, str], organ: str, proc
     sigs = set(idx["sigs_by_organ"].get(organ, ()))
     for p in processes:
         sigs |= idx["sigs_by_process"].get(p, set())
+    family_sigs = {idx["sig_of"][d] for d in lineage if d in idx["sig_of"]}
     for sig in sorted(sigs):
         s_organ, s_processes, cancer = sig
         members = idx["sig_members"][sig]
-        family = any(d in lineage for d in members)
+        family = sig in family_sigs
         if family:
             members = [d for d in members if d not in lineage]
             if not members:
@@ -489,11 +503,12 @@ def _evidence_text(kb: Knowledge, eid: str, relation: dict | None) -> str:
     return f"{ev['effect']} [{how}; {disease}: {rel}]"
 
 
-def _contribution(kb: Knowledge, f: dict, relations: dict[str, dict]) -> Contribution:
+def _contribution(kb: Knowledge, f: dict, relations: dict[str, dict | None]) -> Contribution:
+    """``relations``: evidence item (the first of its fact's members) -> its relation, if any."""
     cf = f["cf"] / 1000
     eid = f["evidence"]
     if eid:
-        rel = relations.get(kb.evidence[eid]["disease"])
+        rel = relations.get(eid)
         text = _evidence_text(kb, eid, rel)
         if f["origin"] == "rollup":
             text = f"via its part {kb.evidence[eid]['source']}: " + text
@@ -533,8 +548,10 @@ def rank(kb: Knowledge, derived: list[dict], facts: list[dict]) -> dict[str, lis
     name the members of each group of diseases."""
     excluded = {(AXIS_OF[f["axis"]], f["item"]) for f in derived if f["kind"] == "exclusion" and f["axis"] in AXIS_OF}
     dropped = {f["contribution"] for f in derived if f["kind"] in ("superseded", "set-aside")}
-    members = _members(facts)
-    relations = {m: f for f in derived if f["kind"] == "relation" for m in members.get(f["disease"], (f["disease"],))}
+    # an evidence item's relation is its disease fact's (a disease of the family, or a group's label)
+    label = {f["evidence"]: f["disease"] for f in facts if f["kind"] == "evidence"}
+    by_label = {f["disease"]: f for f in derived if f["kind"] == "relation"}
+    relations = {eid: by_label.get(lb) for eid, lb in label.items()}
     grouped: dict[tuple[str, str], list[dict]] = {}
     for f in derived:
         if f["kind"] != "contribution" or f["id"] in dropped:
@@ -671,7 +688,6 @@ def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constrai
     """Build the Advice from what the rules derived (shared by the engine and the interpreter)."""
     derived = sorted(derived, key=lambda f: f["id"])
     recs = rank(kb, derived, facts)
-    members = _members(facts)
     items = {f["evidence"]: f["members"] for f in facts if f["kind"] == "evidence"}
     excluded = [{"axis": f["axis"], "id": f["item"], "reason": f["reason"], "rule": f["rule"],
                  "citations": rule_citations(kb, f["rule"])}
@@ -709,8 +725,6 @@ def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constrai
     return Advice(
         text=text, resolution=res, constraints=constraints, recs=recs, excluded=excluded, context=context,
         cautions=caution_list, trace=trace, references=references,
-        relations=_per_disease(derived, "relation", members),
-        blocked=_per_item(_per_disease(derived, "blocked", members), "blocked", items),
         populations=[f for f in derived if f["kind"] == "population"],
         facts=facts, derived=derived,
     )

@@ -80,13 +80,23 @@ class Knowledge:
         return self.cite_index.get((review, int(num)))
 
     def citations(self, record: dict) -> list[str]:
-        """The reference keys a record cites, in the order written, without repeats."""
-        out: list[str] = []
-        for tok in record.get("cites") or ():
-            key = self.resolve_cite(tok)
-            if key and key not in out:
-                out.append(key)
-        return out
+        """The reference keys a record cites, in the order written, without repeats (a new list;
+        resolved once per distinct list of tokens)."""
+        toks = tuple(record.get("cites") or ())
+        # valid while the tables it was resolved against are the same objects of the same sizes
+        state = (id(self.references), len(self.references), id(self.cite_index), len(self.cite_index))
+        memo = self.__dict__.get("_cite_memo")
+        if memo is None or memo[0] != state:
+            memo = self.__dict__["_cite_memo"] = (state, {}, (self.references, self.cite_index))
+        hit = memo[1].get(toks)
+        if hit is None:
+            out: list[str] = []
+            for tok in toks:
+                key = self.resolve_cite(tok)
+                if key and key not in out:
+                    out.append(key)
+            hit = memo[1][toks] = tuple(out)
+        return list(hit)
 
     def source_ancestors(self, source: str) -> list[str]:
         out, cur = [], self.sources.get(source, {}).get("parent")

@@ -512,3 +512,17 @@ def test_opposing_findings_behind_two_comparisons_are_evidence(kb):
     assert (ad["source"], ad["disease"], ad["direction"]) == ("ad-msc", "glioblastoma", "opposes")
     mv = kb.evidence["cai2020-04b"]
     assert (mv["vesicle"], mv["disease"], mv["direction"]) == ("microvesicle", "neurodegenerative-disease", "opposes")
+
+
+def test_citations_are_resolved_again_when_the_tables_change(kb):
+    import dataclasses
+
+    copy = dataclasses.replace(kb, references=dict(kb.references), cite_index=dict(kb.cite_index))
+    record = {"cites": ["cai2020:76", "heo2018", "cai2020:76"]}
+    first = copy.citations(record)
+    assert first == [kb.cite_index[("cai2020", 76)], "heo2018"]
+    first.append("x")  # a caller's list is its own
+    assert copy.citations(record) == [kb.cite_index[("cai2020", 76)], "heo2018"]
+    del copy.cite_index[("cai2020", 76)]  # the table shrinks: the memo no longer applies
+    assert copy.citations(record) == ["heo2018"]
+    assert kb.citations(record) == [kb.cite_index[("cai2020", 76)], "heo2018"]
