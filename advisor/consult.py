@@ -329,6 +329,8 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
         if s.get("parent"):
             facts.append({"id": f"part:{sid}", "kind": "source-part", "part": sid, "whole": s["parent"]})
     for cid, cmp in sorted(kb.comparisons.items()):
+        if index and not _concerns(cmp, lineage, organ, processes):
+            continue  # about other organ systems, processes or diseases: joins nothing (index=False asserts it)
         facts.append({"id": f"cmp:{cid}", "kind": "comparison", "comparison": cid, "axis": cmp["axis"],
                       "type": cmp["kind"], "scoped": 1 if cmp.get("diseases") else 0,
                       "organ": cmp.get("organ") or "", "process": cmp.get("process") or "",
@@ -351,6 +353,19 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
                       "value": constraints.population, "in_disease": 1 if constraints.population in pops else 0,
                       "disease_has_populations": 1 if pops else 0})
     return facts
+
+
+def _concerns(cmp: dict, lineage: dict[str, str], organ: str, processes: tuple[str, ...]) -> bool:
+    """Does a comparison concern this query at all: a statement of readiness (about every disease),
+    one naming a disease of the query's family, or one whose organ system and process (where it
+    names them) are the query's? Which comparison applies is for the rules to say; this only leaves
+    out the comparisons about other diseases, organ systems or processes, which no rule can join
+    with this query."""
+    if cmp["kind"] == "readiness":
+        return True
+    if cmp.get("diseases"):
+        return any(d in lineage for d in cmp["diseases"])
+    return cmp.get("organ") in (None, "", organ) and cmp.get("process") in (None, "", *processes)
 
 
 def _disease_fact(label: str, lineage: str, same_organ: int, shared: str, cancer: int) -> dict:

@@ -79,6 +79,11 @@ def engine_fields(rules: tuple[Rule, ...]) -> dict[str, tuple[str, ...]]:
     return {k: tuple(sorted(v)) for k, v in sorted(out.items())}
 
 
+def named_kinds(rules: tuple[Rule, ...]) -> frozenset[str]:
+    """The fact kinds some condition names: a fact of any other kind can never be part of a match."""
+    return frozenset(cond.fact for r in rules for cond in r.conditions)
+
+
 def compile_rules(rules: tuple[Rule, ...], make_action) -> dict:
     """Build the durable-rules definition; ``make_action(rule)`` returns the one-argument action."""
     with ruleset(RULESET):

@@ -183,3 +183,49 @@ def test_member_lists_stay_beside_the_facts_the_engine_holds(kb):
         assert set(held) == {"id", "sid", "kind"} | tested[f["kind"]]
         assert {k: v for k, v in held.items() if k != "sid"} == {k: f[k] for k in held if k != "sid"}
     assert "strength" in bundled and "paper" in bundled  # read by the actions, from the fact kept here
+
+
+def test_what_no_rule_reads_is_derived_and_kept_but_not_handed_to_the_engine(kb):
+    import importlib
+
+    from msc_ev.advisor import engine
+
+    C = importlib.import_module("msc_ev.advisor.consult")
+    facts = C.prepare(kb, advisor.resolve(kb, "hepatocellular carcinoma"), Constraints())
+    ctx = engine.run(facts, kb.weights, verify=True)
+    # rules.yaml has no condition on these kinds (read by hand): the advice is built from them
+    unread = {"blocked", "context", "preference", "superseded", "set-aside", "withdrawn"}
+    kept = {f["kind"] for f in ctx.derived.values() if f["id"] not in ctx.stored}
+    assert kept and kept <= unread
+    assert {"blocked", "context"} <= kept
+    assert all(f["kind"] not in unread for f in ctx.stored.values())
+    assert ctx.beside == {f["id"] for f in ctx.derived.values() if f["kind"] in unread}
+    steps = {a["id"] for s in ctx.steps for a in s.asserted}  # each is still what a firing asserted
+    assert ctx.beside <= steps
+
+
+def test_a_fact_kept_beside_twice_is_an_error(kb):
+    from msc_ev.advisor import engine
+
+    q = {"id": "query", "kind": "query", "disease": "x", "organ": "skin", "processes": [], "cancer": 0,
+         "curated": 1, "user_population": 0}
+    odd = {"id": "note:1", "kind": "context", "type": "readiness"}
+    with pytest.raises(advisor.EngineError, match="'note:1' asserted twice"):
+        engine.run([q, odd, dict(odd)], kb.weights)
+
+
+def test_the_index_leaves_out_comparisons_about_other_organs_and_diseases(kb):
+    import importlib
+
+    C = importlib.import_module("msc_ev.advisor.consult")
+    res = advisor.resolve(kb, "osteoarthritis")
+    small = {f["comparison"] for f in C.prepare(kb, res, Constraints()) if f["kind"] == "comparison"}
+    full = {f["comparison"] for f in C.prepare(kb, res, Constraints(), index=False) if f["kind"] == "comparison"}
+    assert full == set(kb.comparisons)
+    for cid in sorted(full - small):  # each one left out is about something else (read from the knowledge)
+        cmp = kb.comparisons[cid]
+        assert cmp["kind"] != "readiness"
+        assert (set(cmp.get("diseases") or ()) and "osteoarthritis" not in cmp["diseases"]
+                or cmp.get("organ") not in (None, "", res.organ)
+                or cmp.get("process") not in (None, "", *res.processes)), cid
+    assert full - small and small
