@@ -405,6 +405,11 @@ def _indexed(kb: Knowledge, idx: dict, lineage: dict[str, str], organ: str, proc
     for p in processes:
         sigs |= idx["sigs_by_process"].get(p, set())
     family_sigs = {idx["sig_of"][d] for d in lineage if d in idx["sig_of"]}
+    # the bundles that hold an item of the family, which must be left out of them (the family's
+    # items are bundled with its own disease facts above): only these are filtered item by item
+    family_items = {e for d in lineage for e in kb.evidence_by_disease.get(d, ())}
+    to_filter = {(idx["sig_of"][kb.evidence[e]["disease"]], idx["key_of"][e])
+                 for e in family_items if e in idx["key_of"]}
     for sig in sorted(sigs):
         s_organ, s_processes, cancer = sig
         members = idx["sig_members"][sig]
@@ -420,8 +425,8 @@ def _indexed(kb: Knowledge, idx: dict, lineage: dict[str, str], organ: str, proc
             groups[label] = _disease_fact(label, "none", same_organ, shared, cancer)
         groups[label]["members"].extend(members)
         for key, eids in idx["sig_bundles"].get(sig, {}).items():
-            if family:
-                eids = [e for e in eids if kb.evidence[e]["disease"] not in lineage]
+            if (sig, key) in to_filter:
+                eids = [e for e in eids if e not in family_items]
             bundles.setdefault((label, key), []).extend(eids)
     for g in groups.values():
         if g["lineage"] == "none":
@@ -458,11 +463,11 @@ def _evidence_facts(kb: Knowledge, idx: dict, bundles: dict[tuple[str, tuple], l
     counts once, so only the first (the one paper-once would keep) could count, and every rule treats
     the others exactly as it treats it. Registered trials without results, which never count, are
     bundled the same way (:func:`_bundles`)."""
-    order = idx["order"]
+    order = idx["order"]  # the place of an item's id among all ids sorted: sorting ids is sorting by it
     firsts = []
     for (label, key), eids in bundles.items():
         if eids:
-            eids.sort(key=order.__getitem__)
+            eids.sort()
             firsts.append((label, order[eids[0]], key, eids))
     reach: dict[str, int] = {}
     flags: dict[str, dict] = {}

@@ -43,13 +43,6 @@ class Weights:
                    ms(weights["source_rollup"]), tiers)
 
 
-def _get(bound: dict, v):
-    if isinstance(v, Ref):
-        fact = bound[v.bind]
-        return fact if v.field is None else fact[v.field]
-    return v
-
-
 def _contribution(rule: Rule, axis: str, item: str, *, cf: int, tier: int, basis: str, paper: str, evidence: str,
                   origin: str, clinical: int, model: str, order: int) -> dict:
     return {"id": f"contribution:{axis}:{item}:{rule.id}:{evidence}", "kind": "contribution", "axis": axis,
@@ -57,9 +50,27 @@ def _contribution(rule: Rule, axis: str, item: str, *, cf: int, tier: int, basis
             "origin": origin, "rule": rule.id, "clinical": clinical, "model": model, "order": order}
 
 
+_PLANS: dict[int, tuple[Rule, tuple]] = {}
+
+
+def _plan(rule: Rule) -> tuple:
+    """The rule's parameters as (name, bind or None, field or constant), read once per rule."""
+    hit = _PLANS.get(id(rule))
+    if hit is None or hit[0] is not rule:
+        plan = tuple((k, v.bind, v.field) if isinstance(v, Ref) else (k, None, v) for k, v in rule.params.items())
+        hit = _PLANS[id(rule)] = (rule, plan)
+    return hit[1]
+
+
 def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], list[dict]]:
     """The facts ``rule`` asserts (and retracts) for one match ``bound`` (bind name -> fact)."""
-    p = {k: _get(bound, v) for k, v in rule.params.items()}
+    p = {}
+    for k, b, f in _plan(rule):
+        if b is None:
+            p[k] = f
+        else:
+            fact = bound[b]
+            p[k] = fact if f is None else fact[f]
     a = rule.action
     if a == "relate":
         return [{"id": f"relation:{p['disease']}", "kind": "relation", "disease": p["disease"],
