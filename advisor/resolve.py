@@ -556,6 +556,17 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
             code = code[:3] + "." + code[3:]
         r = idx.row(code)
         if r is not None and not r[7]:
+            # the code of exactly one curated disease (and not the nearest code for it: no note),
+            # whose title says no more than one of that disease's names (fillers such as
+            # "unspecified" aside), is that disease: "M17.9" is knee osteoarthritis, but "H35.34"
+            # (macular cyst, hole, or pseudohole) is more than the curated macular hole
+            title = set(_tokens_with(lex.spellings, r[1]))
+            own = [did for did in _curated_by_code(kb).get(code, [])
+                   if not kb.diseases[did].get("note") and _title_is_name(kb, lex, did, title)]
+            if len(own) == 1:
+                d = kb.diseases[own[0]]
+                return _curated(kb, raw, own[0], "exact",
+                                [*notes, f"ICD-10-CM {code} is the code of {d['name']!r} ({own[0]}), which the reviews name"])
             return _icd_resolution(kb, idx, raw, code, notes)
     if raw.lower().startswith("icd10cm:"):
         raise UnknownDisease(raw, [])
@@ -643,6 +654,9 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
                 notes.extend(f"ignored the word {typed.get(t, t)!r}" for t in generic)
                 changed = True
         if pending is not None:
+            inside = _curated_inside(kb, lex, fixed)
+            if inside:  # "knee arthritis": knee osteoarthritis is a reading too
+                raise AmbiguousDisease(pending.text, _candidates(kb, inside) + list(pending.candidates), pending.note)
             raise pending
     except sqlite3.Error:
         code = None
@@ -668,6 +682,33 @@ def _choices(toks: list[str], options: dict[str, list[str]], kept: list[str], li
 
     slots = [options[t] if t in options else [t] for t in toks if t in options or t in kept]
     return itertools.islice(itertools.product(*slots), limit)
+
+
+def _title_is_name(kb: Knowledge, lex: _Lexicon, did: str, title: set[str]) -> bool:
+    """Does a code's title say what one of the curated disease's names says, and nothing more?"""
+    d = kb.diseases[did]
+    for name in [d["name"], *(d.get("synonyms") or ())]:
+        mine = set(_tokens_with(lex.spellings, name))
+        if mine and mine <= title and _extra_weight(title - mine) == 0:
+            return True
+    return False
+
+
+def _curated_inside(kb: Knowledge, lex: _Lexicon, toks: list[str], limit: int = 4) -> list[str]:
+    """Curated diseases one of whose names holds every typed word inside one of its own words
+    (``arthritis`` in ``osteoarthritis``): readings that ICD-10-CM's whole-word search cannot see.
+    Only words of four letters or more, and only a few diseases (fewest words in the name first)."""
+    if not toks or any(len(t) < 4 for t in toks):
+        return []
+    found: list[tuple[int, str]] = []
+    for did in sorted(kb.diseases):
+        d = kb.diseases[did]
+        for name in [d["name"], *(d.get("synonyms") or ())]:
+            mine = _tokens_with(lex.spellings, name)
+            if mine and all(any(t in w for w in mine) for t in toks):
+                found.append((len(mine), did))
+                break
+    return [did for _, did in sorted(found)[:limit]]
 
 
 def _names_within(kb: Knowledge, lex: _Lexicon, did: str, toks: set[str]) -> bool:

@@ -369,8 +369,15 @@ def test_icd_profile_from_chapter_block_and_code(kb, code, organ, processes, pop
 
 
 def test_curated_disease_found_through_its_code(kb):
-    res = advisor.resolve(kb, "I21.9")  # an explicit code stays an ICD-10-CM disease
-    assert res.id == "icd10cm:I21.9"
+    # a typed code is the curated disease whose code it is when its title says no more than one of
+    # that disease's names ("Acute myocardial infarction, unspecified"; "Osteoarthritis of knee,
+    # unspecified"); a code whose title says more stays an ICD-10-CM disease
+    res = advisor.resolve(kb, "I21.9")
+    assert (res.id, res.matched_by, res.notes) == ("myocardial-infarction", "exact", (
+        "ICD-10-CM I21.9 is the code of 'Myocardial infarction' (myocardial-infarction), which the reviews name",))
+    assert advisor.resolve(kb, "icd10cm:M17.9").id == "knee-osteoarthritis"
+    assert advisor.resolve(kb, "H35.34").id == "icd10cm:H35.34"  # macular cyst, hole, or pseudohole
+    assert advisor.resolve(kb, "M19.90").id == "osteoarthritis"  # the arthritis umbrella's code is only its nearest
     res = advisor.resolve(kb, "myocardial infarction, unspecified")
     assert (res.id, res.matched_by) == ("myocardial-infarction", "synonym")
     assert res.notes == ("matched 'myocardial infarction, unspecified' to I21.9 Acute myocardial infarction, "
@@ -518,3 +525,17 @@ def test_vocabulary_cross_checks_report_the_place(tmp_path):
     msg = exc.value.message()
     assert "v.yaml:4:5: organ: 'fibrosis' is not an organ-system" in msg
     assert "v.yaml:7:5: terms: 'heart attack' already maps to I21.9 (vocabulary 'heart-attack')" in msg
+
+
+def test_a_curated_name_holding_the_words_inside_its_own_is_offered_in_an_ambiguity(kb):
+    # ICD-10-CM's whole-word search reads "knee arthritis" as two kinds of infectious arthritis;
+    # "arthritis" is inside "osteoarthritis", so knee osteoarthritis is offered first
+    with pytest.raises(advisor.AmbiguousDisease) as exc:
+        advisor.resolve(kb, "knee arthritis")
+    assert exc.value.message() == (
+        "ambiguous disease: 'knee arthritis' could mean: knee-osteoarthritis (Knee osteoarthritis); "
+        "icd10cm:M00.069 (Staphylococcal arthritis, unspecified knee); icd10cm:M00.169 (Pneumococcal arthritis, "
+        "unspecified knee). Ask again with the full name or id")
+    with pytest.raises(advisor.AmbiguousDisease) as exc:  # no curated name holds "infertility": ICD-10-CM alone
+        advisor.resolve(kb, "infertility")
+    assert [c[0] for c in exc.value.candidates] == ["icd10cm:N46.9", "icd10cm:N97.9"]
