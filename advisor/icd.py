@@ -218,6 +218,9 @@ def build(path: Path) -> None:
 
 # --- open and validate ---------------------------------------------------------------------
 
+CACHED = 65_536  # rows and words remembered per open index (a batch of distinct titles reads many)
+
+
 class Index:
     """A validated, read-only connection to the ICD-10-CM database."""
 
@@ -226,11 +229,20 @@ class Index:
         self.path = path
         self.verified = False  # checked against the SHA-256 in this process (not the stamp alone)
         self._hits: dict[str, IcdHit | None] = {}
+        self._rows: dict[str, tuple | None] = {}  # the database is read-only: a row read stays true
+        self._words: dict[str, bool] = {}
 
     def row(self, code: str):
-        return self.con.execute(
+        try:
+            return self._rows[code]
+        except KeyError:
+            pass
+        if len(self._rows) >= CACHED:
+            self._rows.clear()
+        r = self._rows[code] = self.con.execute(
             "SELECT code, title, parent, block, chapter, depth, leaf, grouping FROM codes WHERE code=?",
             (code,)).fetchone()
+        return r
 
     def is_valid(self, code: str) -> bool:
         return self.row(code) is not None
@@ -262,7 +274,13 @@ class Index:
         return out
 
     def has_word(self, word: str) -> bool:
-        return self.con.execute("SELECT 1 FROM words WHERE word=?", (word,)).fetchone() is not None
+        hit = self._words.get(word)
+        if hit is None:
+            if len(self._words) >= CACHED:
+                self._words.clear()
+            hit = self._words[word] = self.con.execute(
+                "SELECT 1 FROM words WHERE word=?", (word,)).fetchone() is not None
+        return hit
 
     def near_words(self, word: str) -> list[tuple[str, int]]:
         """Words of the index one deletion away from ``word`` on either side, with their df."""

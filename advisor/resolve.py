@@ -389,23 +389,68 @@ def _code_match(code: str, prefix: str) -> bool:
     return code == prefix or code.startswith(prefix if "." in prefix else prefix + ".")
 
 
-def icd_profile(kb: Knowledge, code: str, block: str, chapter: str) -> tuple[str, tuple, tuple]:
-    """Organ system, processes and populations of an ICD-10-CM code (knowledge/vocabulary.yaml)."""
-    by_code, by_block, by_chapter = [], [], []
+def _mapping_tables(kb: Knowledge) -> dict:
+    """Per knowledge base: each code prefix a mapping names -> the mappings naming it (in id order),
+    and the mappings of each (block, chapter) already asked for."""
+    key = (id(kb.icd_mappings), len(kb.icd_mappings), id(kb.categories), len(kb.categories))
+    t = kb.__dict__.get("_icd_mapping_tables")
+    if t is None or t["key"] != key:
+        prefixes: dict[str, list[str]] = {}
+        for rid in sorted(kb.icd_mappings):
+            for p in kb.icd_mappings[rid].get("codes") or ():
+                prefixes.setdefault(p, []).append(rid)
+        t = kb.__dict__["_icd_mapping_tables"] = {"key": key, "prefixes": prefixes, "blocks": {}}
+    return t
+
+
+def _by_code(kb: Knowledge, code: str, *, index: bool = True) -> list[dict]:
+    """The mappings that name ``code`` or a code above it, the most specific first (then by id)."""
+    best: dict[str, int] = {}
+    if index:
+        prefixes = _mapping_tables(kb)["prefixes"]
+        for i in range(1, len(code) + 1):
+            p = code[:i]
+            if p in prefixes and _code_match(code, p):
+                for rid in prefixes[p]:
+                    best[rid] = max(best.get(rid, 0), len(p))
+    else:  # the plain definition (tests compare)
+        for rid in sorted(kb.icd_mappings):
+            hits = [p for p in kb.icd_mappings[rid].get("codes") or () if _code_match(code, p)]
+            if hits:
+                best[rid] = max(len(p) for p in hits)
+    return [kb.icd_mappings[rid] for rid in sorted(best, key=lambda r: (-best[r], r))]
+
+
+def _by_place(kb: Knowledge, block: str, chapter: str) -> tuple:
+    """The mappings and organ-system / process categories of an ICD-10-CM block and chapter."""
+    by_block, by_chapter = [], []
     for rid in sorted(kb.icd_mappings):
         m = kb.icd_mappings[rid]
-        hits = [p for p in m.get("codes") or () if _code_match(code, p)]
-        if hits:
-            by_code.append((max(len(p) for p in hits), m))
         if _in_block(block, m.get("blocks") or ()):
             by_block.append(m)
         if chapter in (m.get("chapters") or ()):
             by_chapter.append(m)
-    by_code = [m for _, m in sorted(by_code, key=lambda x: -x[0])]
     cat_block = [cid for cid, c in kb.categories.items()
                  if c["kind"] == "organ-system" and _in_block(block, c.get("icd10cm_blocks") or ())]
     cat_chapter = [cid for cid, c in kb.categories.items()
                    if c["kind"] == "organ-system" and chapter in (c.get("icd10cm_chapters") or ())]
+    cat_processes = tuple(cid for cid, c in kb.categories.items() if c["kind"] == "process" and (
+        _in_block(block, c.get("icd10cm_blocks") or ()) or chapter in (c.get("icd10cm_chapters") or ())))
+    return by_block, by_chapter, cat_block, cat_chapter, cat_processes
+
+
+def icd_profile(kb: Knowledge, code: str, block: str, chapter: str, *, index: bool = True) -> tuple[str, tuple, tuple]:
+    """Organ system, processes and populations of an ICD-10-CM code (knowledge/vocabulary.yaml).
+    With ``index`` (the default) the mappings are looked up by code prefix, and each block and
+    chapter is read once per knowledge base; ``index=False`` scans them all (tests compare)."""
+    by_code = _by_code(kb, code, index=index)
+    if index:
+        places = _mapping_tables(kb)["blocks"]
+        if (block, chapter) not in places:
+            places[(block, chapter)] = _by_place(kb, block, chapter)
+        by_block, by_chapter, cat_block, cat_chapter, cat_processes = places[(block, chapter)]
+    else:
+        by_block, by_chapter, cat_block, cat_chapter, cat_processes = _by_place(kb, block, chapter)
     organ = next((m["organ"] for m in by_code + by_block if m.get("organ")), None)
     organ = organ or (cat_block[0] if cat_block else None)
     organ = organ or next((m["organ"] for m in by_chapter if m.get("organ")), None)
@@ -417,8 +462,7 @@ def icd_profile(kb: Knowledge, code: str, block: str, chapter: str) -> tuple[str
             processes = tuple(dict.fromkeys(found))
             break
     if not processes:
-        processes = tuple(cid for cid, c in kb.categories.items() if c["kind"] == "process" and (
-            _in_block(block, c.get("icd10cm_blocks") or ()) or chapter in (c.get("icd10cm_chapters") or ())))
+        processes = cat_processes
     pops = tuple(p for p in ("neonate", "child", "adult", "elderly", "female", "male")
                  if any(p in (m.get("populations") or ()) for m in by_code + by_block + by_chapter))
     return organ, processes, pops
