@@ -607,6 +607,15 @@ def rank(kb: Knowledge, derived: list[dict], facts: list[dict]) -> dict[str, lis
     return recs
 
 
+PER_EVIDENCE_CAUTIONS = ("opposing-evidence", "secretome")  # one caution per evidence item; others once
+
+
+def caution_id(f: dict) -> str:
+    """The id a derived caution is shown under: its name, with the evidence item for the cautions
+    about one item (the others, e.g. es-ethics, are shown once however many items raised them)."""
+    return f"{f['name']}:{f['evidence']}" if f["name"] in PER_EVIDENCE_CAUTIONS else f["name"]
+
+
 def _caution_json(kb: Knowledge, f: dict, res: Resolution) -> dict:
     name = f["name"]
     if name == "opposing-evidence":
@@ -614,33 +623,33 @@ def _caution_json(kb: Knowledge, f: dict, res: Resolution) -> dict:
         src = kb.sources[ev["source"]]["name"]
         text = (f"{src} ({ev['vesicle']}) counts against: {ev['effect']} "
                 f"[{ev['model']}, {kb.diseases[ev['disease']]['name']}]")
-        return {"id": f"opposing-evidence:{f['evidence']}", "text": text, "citations": kb.citations(ev)}
+        return {"id": caution_id(f), "text": text, "citations": kb.citations(ev)}
     if name == "secretome":
         ev = kb.evidence[f["evidence"]]
-        return {"id": f"secretome:{f['evidence']}",
+        return {"id": caution_id(f),
                 "text": ("A study here used a whole secretome, which holds more than EVs: its effect "
                          f"cannot be credited to EVs alone ({f['evidence']})."),
                 "citations": rule_citations(kb, f["rule"]) + [k for k in kb.citations(ev) if k not in REVIEWS]}
     if name == "es-ethics":
-        return {"id": "es-ethics",
+        return {"id": caution_id(f),
                 "text": ("Embryonic-stem-cell-derived MSCs raise ethical questions that may limit their use, "
                          "and no clinical trial of their EVs is listed."),
                 "citations": rule_citations(kb, f["rule"])}
     if name == "preclinical-only":
-        return {"id": "preclinical-only",
+        return {"id": caution_id(f),
                 "text": ("No reported clinical result for this disease or a related one supports this advice: it "
                          "rests on animal and cell-culture work and on the reviews' generalisations."),
                 "citations": []}
     if name == "indirect":
-        return {"id": "indirect",
+        return {"id": caution_id(f),
                 "text": (f"The reviews do not name {res.name!r}. It was placed by ICD-10-CM {res.icd10cm} "
                          f"(organ system {res.organ}; {', '.join(res.processes)}); the advice rests only on "
                          "evidence about other diseases."), "citations": []}
     if name == "population-mismatch":
         pops = ", ".join(res.populations)
-        return {"id": "population-mismatch",
+        return {"id": caution_id(f),
                 "text": f"{res.name} usually affects: {pops}; you asked about: {f['item']}.", "citations": []}
-    return {"id": name, "text": RULES[f["rule"]].description, "citations": []}  # pragma: no cover
+    return {"id": caution_id(f), "text": RULES[f["rule"]].description, "citations": []}  # pragma: no cover
 
 
 def _context_json(kb: Knowledge, f: dict) -> dict:
@@ -715,8 +724,9 @@ def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constrai
     excluded.sort(key=lambda x: (x["axis"], x["id"], x["rule"]))
     cautions: dict[str, dict] = {}
     for f in _per_item(derived, "caution", items):
-        cj = _caution_json(kb, f, res)
-        cautions.setdefault(cj["id"], cj)
+        if caution_id(f) not in cautions:
+            cj = _caution_json(kb, f, res)
+            cautions[cj["id"]] = cj
     caution_list = [cautions[k] for k in sorted(cautions)]
     context = [_context_json(kb, f) for f in _per_item(derived, "context", items)]
     shown: set[str] = set()
