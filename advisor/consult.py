@@ -653,6 +653,22 @@ def _caution_json(kb: Knowledge, f: dict, res: Resolution) -> dict:
 
 
 def _context_json(kb: Knowledge, f: dict) -> dict:
+    """A context entry of the advice: a function of the knowledge and the fact's type, evidence item
+    and comparison alone, so each is built once per knowledge base and copied out (a batch asks for
+    the same items again and again; at 100x knowledge one answer lists hundreds)."""
+    state = (id(kb.evidence), id(kb.diseases), id(kb.comparisons), id(kb.references), len(kb.evidence))
+    memo = kb.__dict__.get("_context_memo")
+    if memo is None or memo[0] != state or len(memo[1]) > 65_536:
+        memo = kb.__dict__["_context_memo"] = (state, {}, (kb.evidence, kb.diseases, kb.comparisons, kb.references))
+    key = (f["type"], f.get("evidence") or "", f.get("comparison") or "")
+    hit = memo[1].get(key)
+    if hit is None:
+        hit = memo[1][key] = _build_context(kb, f)
+    return {"kind": hit["kind"], "text": hit["text"], "evidence": list(hit["evidence"]),
+            "citations": list(hit["citations"])}
+
+
+def _build_context(kb: Knowledge, f: dict) -> dict:
     kind = f["type"]
     if kind in ("unstated-source", "registered-trial"):
         ev = kb.evidence[f["evidence"]]

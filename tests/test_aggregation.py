@@ -229,3 +229,20 @@ def test_the_index_leaves_out_comparisons_about_other_organs_and_diseases(kb):
                 or cmp.get("organ") not in (None, "", res.organ)
                 or cmp.get("process") not in (None, "", *res.processes)), cid
     assert full - small and small
+
+
+def test_context_entries_are_built_once_and_handed_out_as_copies(kb):
+    import dataclasses
+
+    first = advisor.consult(kb, "knee osteoarthritis").context
+    assert first
+    expected = json.loads(json.dumps(first))
+    first[0]["text"] = "changed"
+    first[0]["evidence"].append("x")
+    first[0]["citations"].clear()
+    assert advisor.consult(kb, "knee osteoarthritis").context == expected
+    # another knowledge base (here: the evidence effects reworded) gets its own entries
+    ev = {k: dict(v, effect="reworded") for k, v in kb.evidence.items()}
+    other = dataclasses.replace(kb, evidence=ev)
+    texts = [c["text"] for c in advisor.consult(other, "knee osteoarthritis").context if c["evidence"]]
+    assert texts and all("reworded" in t for t in texts)
