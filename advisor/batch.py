@@ -77,7 +77,7 @@ from .batch_io import (EXTENSIONS, FIXED, FORMATS, INPUT_FORMATS, STATUSES, Flat
                        Writer, column_names, detect_format, flat, header, iter_journal, journal_path, jsonl_line,
                        new_counts, parse_data, parse_table, parse_text, read_input, read_journal, read_previous,
                        row_no, summary_counts, summary_line, temp_path)
-from .consult import AXES, DISCLAIMER, Constraints, check_constraints, consult, ranking
+from .consult import AXES, DISCLAIMER, Constraints, check_constraints, consult
 from .errors import AdvisorError, AmbiguousDisease, UnknownDisease, UsageError
 from .kb import Knowledge, load_cached
 from .limits import MAX_CONSTRAINT_CHARS, LimitError, check_constraint_values, check_query, shown
@@ -157,8 +157,7 @@ def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3,
     try:
         check_query(item.text, "input")
         cons = row_constraints(base, item.columns)
-        # stability perturbs the whole advice; otherwise the ranking is all a row shows
-        adv = consult(kb, item.text, cons) if stability else ranking(kb, item.text, cons)
+        adv = consult(kb, item.text, cons)
     except UnknownDisease as exc:
         return _blank(item, "unknown", exc.message())
     except AmbiguousDisease as exc:
@@ -185,7 +184,7 @@ def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3,
 
         out["stability"] = whatif.stability_cell(adv, whatif.stability(kb, adv, *stability))
     out["citations"] = cites[:MAX_CITATIONS]
-    out["cautions"] = adv.caution_ids
+    out["cautions"] = [c["id"] for c in adv.cautions]
     return out
 
 

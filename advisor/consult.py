@@ -138,10 +138,6 @@ class Advice:
     def facts_asserted(self) -> int:
         return len(self.facts)
 
-    @property
-    def caution_ids(self) -> list[str]:
-        return [c["id"] for c in self.cautions]
-
     def find(self, item: str) -> Rec | None:
         for axis in AXES:
             for r in self.recs[axis]:
@@ -684,44 +680,18 @@ def _build_context(kb: Knowledge, f: dict) -> dict:
     return {"kind": kind, "text": cmp["text"], "evidence": [], "citations": kb.citations(cmp)}
 
 
-def _derive(kb: Knowledge, text: str, constraints: Constraints, resolution: Resolution | None):
-    constraints = normalise_constraints(kb, constraints)
-    res = resolution or resolve(kb, text)
-    facts = prepare(kb, res, constraints)
-    return constraints, res, facts, engine.run(facts, kb.weights)
-
-
 def consult(kb: Knowledge, text: str, constraints: Constraints = Constraints(), *,
             resolution: Resolution | None = None) -> Advice:
     """Resolve ``text`` and return the ranked, explained advice (raises typed errors)."""
-    constraints, res, facts, ctx = _derive(kb, text, constraints, resolution)
+    constraints = normalise_constraints(kb, constraints)
+    res = resolution or resolve(kb, text)
+    facts = prepare(kb, res, constraints)
+    ctx = engine.run(facts, kb.weights)
     derived = list(ctx.derived.values())
     return advice_from(kb, text, res, constraints, facts, derived,
                        [{"step": s.step, "rule": s.rule, "matched": s.matched,
                          "asserted": [a["id"] for a in s.asserted],
                          **({"retracted": s.retracted} if s.retracted else {})} for s in ctx.steps])
-
-
-@dataclass
-class Ranking:
-    """The ranking alone: what :func:`consult` ranks, without the explanations, context, references
-    and trace that it also builds (batch scoring writes only this)."""
-
-    resolution: Resolution
-    constraints: Constraints
-    recs: dict[str, list[Rec]]
-    caution_ids: list[str]
-
-
-def ranking(kb: Knowledge, text: str, constraints: Constraints = Constraints(), *,
-            resolution: Resolution | None = None) -> Ranking:
-    """Resolve ``text`` and rank the candidates as :func:`consult` does (the same firings, the same
-    ranks and scores, the same cautions), building nothing else."""
-    constraints, res, facts, ctx = _derive(kb, text, constraints, resolution)
-    derived = sorted(ctx.derived.values(), key=lambda f: f["id"])
-    items = {f["evidence"]: f["members"] for f in facts if f["kind"] == "evidence"}
-    return Ranking(res, constraints, rank(kb, derived, facts),
-                   sorted({caution_id(f) for f in _per_item(derived, "caution", items)}))
 
 
 def _members(facts: list[dict]) -> dict[str, list[str]]:
@@ -806,5 +776,5 @@ def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constrai
     )
 
 
-__all__ = ["Advice", "Constraints", "Contribution", "Preference", "Ranking", "Rec", "advice_from", "consult",
-           "prepare", "rank", "ranking", "words", "DISCLAIMER"]
+__all__ = ["Advice", "Constraints", "Contribution", "Preference", "Rec", "advice_from", "consult", "prepare",
+           "rank", "words", "DISCLAIMER"]
