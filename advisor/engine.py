@@ -71,7 +71,7 @@ class Session:
         self.logical: dict[str, str] = {}  # engine id -> logical id (differs only after a hash clash)
         self.hashes: dict[int, str] = {}  # hash -> engine id
         self.clashes: list[tuple[str, str]] = []
-        self.beside: set[str] = set()  # ids of the facts no condition accepts: kept here only
+        self.beside: set[str] = set()  # ids of the facts of a kind no condition names: kept here only
 
     def engine_id(self, fid: str) -> str:
         """A distinct engine id for logical id ``fid`` (itself unless its hash clashes)."""
@@ -94,7 +94,7 @@ class Session:
     def store(self, fact: dict, sid: str) -> dict | None:
         """The fact as the engine gets it: its engine id, the session, its kind and the fields some
         condition tests (:data:`FIELDS`); the whole fact stays here for the actions. None for a fact
-        no condition accepts (:func:`accepts`): the engine would hold it and never look at it."""
+        of a kind no condition names (:func:`accepts`): the engine would hold it and never look at it."""
         if not accepts(fact):
             if fact["id"] in self.beside or fact["id"] in self.stored:
                 raise EngineError(f"fact {fact['id']!r} asserted twice in one consultation")
