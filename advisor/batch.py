@@ -240,9 +240,9 @@ def results(kb: Knowledge, items: Iterable[Item], base: Constraints, top: int = 
 class _StopAtRowBoundary:
     """SIGINT or SIGTERM during a run stops it between two rows, never inside the rule engine.
 
-    durable_rules swallows an exception raised inside a rule action (a KeyboardInterrupt there would
-    come back as an engine error on that row and the run would go on), so a signal only sets a
-    flag that the row loop checks; a second SIGINT interrupts at once.
+    A row is never cut in half (an interrupted consultation would leave a row half scored and its
+    engine session to clean up), so a signal only sets a flag that the row loop checks; a second
+    SIGINT interrupts at once.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -146,7 +146,7 @@ def _fire(ctx: Session, rule: Rule, binds: tuple[str, ...], frames: list[dict], 
     facts an earlier firing of the same round retracted does not fire (as when the engine is given
     matches one at a time, and as rules/interpret.py does). The engine's frames name the matched
     facts; the actions read the whole facts, kept here."""
-    full, logical = ctx.full, ctx.logical
+    full = ctx.full
     matches = [[full[frame[b]["id"]] for b in binds] for frame in frames]
     if len(matches) > 1:
         matches.sort(key=lambda facts: [f["id"] for f in facts])
@@ -247,8 +247,8 @@ def run(facts: list[dict], weights: dict, *, verify: bool = False) -> Session:
                     _fire(ctx, rule, binds, frames, handle)
                 except BaseException as exc:
                     _C.abandon_action(handle, state)
-                    if isinstance(exc, EngineError):
-                        raise
+                    if isinstance(exc, EngineError) or not isinstance(exc, Exception):
+                        raise  # Ctrl-C and exits stay what they are
                     raise EngineError(f"rule action failed: {type(exc).__name__}: {exc}") from exc
                 pending = _C.complete_and_start_action(handle, state)
             if verify:

@@ -363,6 +363,22 @@ def test_engine_hazards_action_errors_surface(kb, monkeypatch):
     assert after == before
 
 
+def test_ctrl_c_inside_a_rule_action_is_a_keyboard_interrupt_and_the_engine_stays_whole(kb, monkeypatch):
+    before = advisor.consult(kb, "osteoarthritis").as_json()
+    before.pop("trace")
+
+    def interrupted(rule, bound, w):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(actions, "run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        advisor.consult(kb, "osteoarthritis")
+    monkeypatch.undo()
+    after = advisor.consult(kb, "osteoarthritis").as_json()
+    after.pop("trace")
+    assert after == before
+
+
 def test_verify_reports_a_fact_the_engine_does_not_hold(kb, monkeypatch):
     facts = _clash_facts(("ev:a",), ("e1",))
     real = engine.held
