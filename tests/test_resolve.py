@@ -38,6 +38,8 @@ TABLE = [
     ("kidney stones", ["N20"]),
     ("kidney stone", ["N20"]),
     ("lung cancer", ["C34"]),
+    ("liver cancer", ["C22.9"]),
+    ("NEC", ["P77"]),
     ("motor neuron disease", ["G12.2"]),
     ("motor neurone disease", ["G12.2"]),
     ("MND", ["G12.2"]),
