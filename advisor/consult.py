@@ -197,20 +197,16 @@ def check_constraints(kb: Knowledge, constraints: Constraints) -> Constraints:
 def _index(kb: Knowledge) -> dict:
     """Per knowledge base (built once): the stable evidence order, each item's primary paper, and
     the disease signatures with their evidence bundles (:func:`_signatures`)."""
-    # built from these objects (held, so that their ids cannot be reused): a copy of the knowledge
-    # base with other weights (whatif) has other strengths, hence other evidence facts
-    of = (kb.evidence, kb.diseases, kb.strength, kb.evidence_by_disease)
-    sizes = tuple(len(x) for x in of)
-    idx = kb.__dict__.get("_consult_index")
-    if idx is not None and idx["sizes"] == sizes and all(a is b for a, b in zip(idx["of"], of)):
-        return idx
-    order = {eid: i for i, eid in enumerate(sorted(kb.evidence))}
-    paper = {}
-    for eid, ev in kb.evidence.items():
-        keys = [k for k in kb.citations(ev) if k not in REVIEWS]
-        paper[eid] = keys[0] if keys else ""
-    idx = {"sizes": sizes, "of": of, "order": order, "paper": paper, **_signatures(kb, order, paper)}
-    kb.__dict__["_consult_index"] = idx
+    # a copy of the knowledge base with other weights (whatif) has other strengths, hence other
+    # evidence facts: it gets an index of its own
+    idx = kb.memo("_consult_index", kb.evidence, kb.diseases, kb.strength, kb.evidence_by_disease)
+    if not idx:
+        order = {eid: i for i, eid in enumerate(sorted(kb.evidence))}
+        paper = {}
+        for eid, ev in kb.evidence.items():
+            keys = [k for k in kb.citations(ev) if k not in REVIEWS]
+            paper[eid] = keys[0] if keys else ""
+        idx.update(order=order, paper=paper, **_signatures(kb, order, paper))
     return idx
 
 
@@ -656,14 +652,11 @@ def _context_json(kb: Knowledge, f: dict) -> dict:
     """A context entry of the advice: a function of the knowledge and the fact's type, evidence item
     and comparison alone, so each is built once per knowledge base and copied out (a batch asks for
     the same items again and again; at 100x knowledge one answer lists hundreds)."""
-    state = (id(kb.evidence), id(kb.diseases), id(kb.comparisons), id(kb.references), len(kb.evidence))
-    memo = kb.__dict__.get("_context_memo")
-    if memo is None or memo[0] != state or len(memo[1]) > 65_536:
-        memo = kb.__dict__["_context_memo"] = (state, {}, (kb.evidence, kb.diseases, kb.comparisons, kb.references))
+    memo = kb.memo("_context_memo", kb.evidence, kb.diseases, kb.comparisons, kb.references)
     key = (f["type"], f.get("evidence") or "", f.get("comparison") or "")
-    hit = memo[1].get(key)
+    hit = memo.get(key)
     if hit is None:
-        hit = memo[1][key] = _build_context(kb, f)
+        hit = memo[key] = _build_context(kb, f)
     return {"kind": hit["kind"], "text": hit["text"], "evidence": list(hit["evidence"]),
             "citations": list(hit["citations"])}
 

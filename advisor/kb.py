@@ -83,20 +83,27 @@ class Knowledge:
         """The reference keys a record cites, in the order written, without repeats (a new list;
         resolved once per distinct list of tokens)."""
         toks = tuple(record.get("cites") or ())
-        # valid while the tables it was resolved against are the same objects of the same sizes
-        state = (id(self.references), len(self.references), id(self.cite_index), len(self.cite_index))
-        memo = self.__dict__.get("_cite_memo")
-        if memo is None or memo[0] != state:
-            memo = self.__dict__["_cite_memo"] = (state, {}, (self.references, self.cite_index))
-        hit = memo[1].get(toks)
+        memo = self.memo("_cite_memo", self.references, self.cite_index)
+        hit = memo.get(toks)
         if hit is None:
             out: list[str] = []
             for tok in toks:
                 key = self.resolve_cite(tok)
                 if key and key not in out:
                     out.append(key)
-            hit = memo[1][toks] = tuple(out)
+            hit = memo[toks] = tuple(out)
         return list(hit)
+
+    def memo(self, name: str, *sources) -> dict:
+        """A table of values derived from ``sources`` (tables of this knowledge base), kept on it
+        while they are the same objects with the same sizes; a copy with other tables (whatif) or a
+        table that grew starts it afresh, empty, for the caller to fill. Never pickled with the
+        knowledge base (kbcache keeps the dataclass fields only)."""
+        key = tuple((id(s), len(s)) for s in sources)
+        held = self.__dict__.get(name)
+        if held is None or held[0] != key:
+            held = self.__dict__[name] = (key, {}, sources)  # the sources are held: their ids stay theirs
+        return held[1]
 
     def source_ancestors(self, source: str) -> list[str]:
         out, cur = [], self.sources.get(source, {}).get("parent")

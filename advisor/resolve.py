@@ -392,14 +392,13 @@ def _code_match(code: str, prefix: str) -> bool:
 def _mapping_tables(kb: Knowledge) -> dict:
     """Per knowledge base: each code prefix a mapping names -> the mappings naming it (in id order),
     and the mappings of each (block, chapter) already asked for."""
-    key = (id(kb.icd_mappings), len(kb.icd_mappings), id(kb.categories), len(kb.categories))
-    t = kb.__dict__.get("_icd_mapping_tables")
-    if t is None or t["key"] != key:
+    t = kb.memo("_icd_mapping_tables", kb.icd_mappings, kb.categories)
+    if not t:
         prefixes: dict[str, list[str]] = {}
         for rid in sorted(kb.icd_mappings):
             for p in kb.icd_mappings[rid].get("codes") or ():
                 prefixes.setdefault(p, []).append(rid)
-        t = kb.__dict__["_icd_mapping_tables"] = {"key": key, "prefixes": prefixes, "blocks": {}}
+        t.update(prefixes=prefixes, blocks={})
     return t
 
 
@@ -728,14 +727,16 @@ def _choices(toks: list[str], options: dict[str, list[str]], kept: list[str], li
     return itertools.islice(itertools.product(*slots), limit)
 
 
+def _name_tokens(kb: Knowledge, lex: _Lexicon, did: str) -> list[list[str]]:
+    """The folded words of each name of a curated disease (its name, then its synonyms)."""
+    d = kb.diseases[did]
+    names = (_tokens_with(lex.spellings, n) for n in [d["name"], *(d.get("synonyms") or ())])
+    return [t for t in names if t]
+
+
 def _title_is_name(kb: Knowledge, lex: _Lexicon, did: str, title: set[str]) -> bool:
     """Does a code's title say what one of the curated disease's names says, and nothing more?"""
-    d = kb.diseases[did]
-    for name in [d["name"], *(d.get("synonyms") or ())]:
-        mine = set(_tokens_with(lex.spellings, name))
-        if mine and mine <= title and _extra_weight(title - mine) == 0:
-            return True
-    return False
+    return any(set(t) <= title and _extra_weight(title - set(t)) == 0 for t in _name_tokens(kb, lex, did))
 
 
 def _curated_inside(kb: Knowledge, lex: _Lexicon, toks: list[str], limit: int = 4) -> list[str]:
@@ -746,22 +747,14 @@ def _curated_inside(kb: Knowledge, lex: _Lexicon, toks: list[str], limit: int = 
         return []
     found: list[tuple[int, str]] = []
     for did in sorted(kb.diseases):
-        d = kb.diseases[did]
-        for name in [d["name"], *(d.get("synonyms") or ())]:
-            mine = _tokens_with(lex.spellings, name)
-            if mine and all(any(t in w for w in mine) for t in toks):
-                found.append((len(mine), did))
-                break
+        mine = next((t for t in _name_tokens(kb, lex, did) if all(any(w in x for x in t) for w in toks)), None)
+        if mine:
+            found.append((len(mine), did))
     return [did for _, did in sorted(found)[:limit]]
 
 
 def _names_within(kb: Knowledge, lex: _Lexicon, did: str, toks: set[str]) -> bool:
-    d = kb.diseases[did]
-    for name in [d["name"], *(d.get("synonyms") or ())]:
-        mine = set(_tokens_with(lex.spellings, name))
-        if mine and mine <= toks:
-            return True
-    return False
+    return any(set(t) <= toks for t in _name_tokens(kb, lex, did))
 
 
 def _curated_key(kb, raw, lex, toks, how, notes) -> Resolution | None:

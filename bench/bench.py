@@ -377,15 +377,14 @@ def measure(quick: bool, cold_only: bool = False) -> dict:
             fig[f"kb_load_cache_ms_{factor}x"] = r(time_load(lambda: kbcache.load(d), 3), 1)
             assert kbcache.last["status"] == "hit", kbcache.last
             big = advisor.load_kb(d)
-            sreps = reps  # as many rounds as at 1x: the ratios compare like with like
             fig[f"kb_diseases_{factor}x"], fig[f"kb_evidence_{factor}x"] = len(big.diseases), len(big.evidence)
             log(f"knowledge {factor}x: {len(big.diseases)} diseases, {len(sample)} consultations")
-            bt, bres = latency(engine_consult, big, sample, sreps)
+            bt, bres = latency(engine_consult, big, sample, reps)  # as many rounds as at 1x
             fig[f"per_consult_ms_{factor}x"] = r(statistics.median(bt), 3)
             fig[f"facts_asserted_{factor}x"] = r(statistics.mean(a.facts_asserted for a in bres if a), 1)
             fig[f"kb_diseases_{factor}x"], fig[f"kb_evidence_{factor}x"] = len(big.diseases), len(big.evidence)
             if base:
-                fig[f"baseline_per_consult_ms_{factor}x"] = r(statistics.median(latency(base, big, sample, sreps)[0]), 3)
+                fig[f"baseline_per_consult_ms_{factor}x"] = r(statistics.median(latency(base, big, sample, reps)[0]), 3)
             else:
                 fig[f"baseline_per_consult_ms_{factor}x"] = None
             del big, bres

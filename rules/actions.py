@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .declare import Ref, Rule
+from .declare import Rule
 
 HEURISTIC_ORDER = 9_999_999_999  # heuristics carry no paper: they never supersede anything
 
@@ -50,22 +50,10 @@ def _contribution(rule: Rule, axis: str, item: str, *, cf: int, tier: int, basis
             "origin": origin, "rule": rule.id, "clinical": clinical, "model": model, "order": order}
 
 
-_PLANS: dict[int, tuple[Rule, tuple]] = {}
-
-
-def _plan(rule: Rule) -> tuple:
-    """The rule's parameters as (name, bind or None, field or constant), read once per rule."""
-    hit = _PLANS.get(id(rule))
-    if hit is None or hit[0] is not rule:
-        plan = tuple((k, v.bind, v.field) if isinstance(v, Ref) else (k, None, v) for k, v in rule.params.items())
-        hit = _PLANS[id(rule)] = (rule, plan)
-    return hit[1]
-
-
 def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], list[dict]]:
     """The facts ``rule`` asserts (and retracts) for one match ``bound`` (bind name -> fact)."""
     p = {}
-    for k, b, f in _plan(rule):
+    for k, b, f in rule.param_plan:
         if b is None:
             p[k] = f
         else:

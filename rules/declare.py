@@ -14,6 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -154,6 +155,12 @@ class Rule:
     @property
     def then_text(self) -> str:
         return action_text(self.action, self.params)
+
+    @cached_property
+    def param_plan(self) -> tuple[tuple[str, str | None, object], ...]:
+        """The action's parameters as (name, bind, field) for a ``$bind.field`` (field None for the
+        whole fact), or (name, None, constant): what :func:`.actions.run` reads, worked out once."""
+        return tuple((k, v.bind, v.field) if isinstance(v, Ref) else (k, None, v) for k, v in self.params.items())
 
     def as_json(self) -> dict:
         return {"id": self.id, "stage": self.stage, "priority": self.priority, "description": self.description,
