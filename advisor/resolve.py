@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .errors import AmbiguousDisease, UnknownDisease
 from .kb import Knowledge
@@ -37,7 +37,29 @@ NARROWING = frozenset("pregnancy pregnant childbirth puerperium puerperal matern
                       "sequela sequelae postprocedural complicating personal".split())
 _LEADING = frozenset(("a", "an", "my", "the"))
 _NUMBERED = frozenset(("type", "grade", "stage", "class", "phase"))
-_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5",
+          "one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}  # after "type", "stage"...
+_ABBREVIATED = {"vs": "versus"}  # "graft vs host" is "graft versus host"
+# words the curated names use interchangeably: tried on the curated names only (never on
+# ICD-10-CM, where "brain damage" and "brain injury" are different codes), and said in notes
+_INTERCHANGEABLE = {"damage": "injury", "injury": "damage"}
+# a trailing "in children", "in preemies": the population asked about, not part of the disease.
+# Left out only when the whole text names nothing, and said in notes (the population is not
+# applied: --population does that)
+_IN_POPULATION = re.compile(
+    r"^(?P<disease>.+?)\s+(?:in|among|for)\s+(?:the\s+|my\s+|our\s+|a\s+)?(?:young\s+|older\s+|elderly\s+|premature\s+|preterm\s+|newborn\s+)?"
+    r"(?P<who>children|child|kids|kid|infants|infant|babies|baby|toddlers|newborns|neonates|preemies|"
+    r"adults|adult|elderly|seniors|old people|older people|aged|aging|ageing|old age|women|woman|men|man|"
+    r"females|males|patients|people|humans|mice|mouse|rats|rat|rodents|animals|animal models?)\s*$", re.I)
+_SPECIES = frozenset(("mice", "mouse", "rats", "rat", "rodents", "animals", "animal model", "animal models"))
+_POPULATION_WORD = {"children": "child", "child": "child", "kids": "child", "kid": "child", "toddlers": "child",
+                    "infants": "neonate", "infant": "neonate", "babies": "neonate", "baby": "neonate",
+                    "newborns": "neonate", "neonates": "neonate", "preemies": "neonate",
+                    "adults": "adult", "adult": "adult", "elderly": "elderly", "seniors": "elderly",
+                    "old people": "elderly", "older people": "elderly", "aged": "elderly", "aging": "elderly",
+                    "ageing": "elderly", "old age": "elderly",
+                    "women": "female", "woman": "female", "females": "female",
+                    "men": "male", "man": "male", "males": "male"}
 _CODE_RE = re.compile(r"^\s*(?:icd-?10(?:-?cm)?\s*:?\s*)?([A-Za-z][0-9][0-9A-Za-z](?:\.[0-9A-Za-z]{1,4})?)\s*$",
                       re.I)
 
@@ -124,8 +146,9 @@ def _tokens_with(spellings, text: str) -> list[str]:
     for i, t in enumerate(raw):
         if t in STOPWORDS:
             continue
-        if i and raw[i - 1] in _NUMBERED and t in _ROMAN:  # type II -> type 2
+        if i and raw[i - 1] in _NUMBERED and t in _ROMAN:  # type II, type two -> type 2
             t = _ROMAN[t]
+        t = _ABBREVIATED.get(t, t)
         f = _fold_with(spellings, t)
         if f not in out:
             out.append(f)
@@ -145,6 +168,8 @@ def _build(kb: Knowledge) -> _Lexicon:
         toks = _tokens_with(spellings, text)
         if toks:
             keys.setdefault(tuple(sorted(toks)), set()).add(did)
+            if "induced" in toks and len(toks) > 2:  # "cadmium kidney damage" for "cadmium-induced ..."
+                keys.setdefault(tuple(sorted(t for t in toks if t != "induced")), set()).add(did)
             for t in toks:
                 words[t] = words.get(t, 0) + 1
 
@@ -572,6 +597,32 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
     raw = text.strip()
     if len(raw) > HARD_CAP:  # not even read
         raise InputTooLong(raw, len(set(raw[:HARD_CAP].split())), len(text))
+    try:
+        return _resolve(kb, raw, text, use_icd)
+    except InputTooLong:
+        raise
+    except (UnknownDisease, AmbiguousDisease) as exc:
+        # "allergic asthma in kids": the words before the population, when they name a disease
+        m = _IN_POPULATION.match(raw)
+        if m is None:
+            raise
+        try:
+            res = _resolve(kb, m.group("disease").strip(), text, use_icd)
+        except (UnknownDisease, AmbiguousDisease):
+            raise exc from None
+        who = m.group("who").lower()
+        pop = _POPULATION_WORD.get(who)
+        left = raw[m.end("disease"):].strip()
+        if who in _SPECIES:
+            note = f"left out {left!r}: the species studied, not part of the disease"
+        else:
+            hint = f" (to consult for them, add --population {pop})" if pop else ""
+            note = f"left out {left!r}: a population, not part of the disease{hint}"
+        how = "synonym" if res.matched_by == "exact" else res.matched_by  # not the words as typed
+        return replace(res, text=raw, matched_by=how, notes=(*res.notes, note))
+
+
+def _resolve(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution:
     lex = lexicon(kb)
     notes: list[str] = []
     words = norm(raw).split()
@@ -599,13 +650,12 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
             code = code[:3] + "." + code[3:]
         r = idx.row(code)
         if r is not None and not r[7]:
-            # the code of exactly one curated disease (and not the nearest code for it: no note),
-            # whose title says no more than one of that disease's names (fillers such as
-            # "unspecified" aside), is that disease: "M17.9" is knee osteoarthritis, but "H35.34"
-            # (macular cyst, hole, or pseudohole) is more than the curated macular hole
+            # the code of exactly one curated disease whose title says no more than one of that
+            # disease's names (fillers such as "unspecified" aside) is that disease: "M17.9" is knee
+            # osteoarthritis, but "H35.34" (macular cyst, hole, or pseudohole) is more than the
+            # curated macular hole, and a nearest code (K75.9 for acute liver injury) names another
             title = set(_tokens_with(lex.spellings, r[1]))
-            own = [did for did in _curated_by_code(kb).get(code, [])
-                   if not kb.diseases[did].get("note") and _title_is_name(kb, lex, did, title)]
+            own = [did for did in _curated_by_code(kb).get(code, []) if _title_is_name(kb, lex, did, title)]
             if len(own) == 1:
                 d = kb.diseases[own[0]]
                 return _curated(kb, raw, own[0], "exact",
@@ -635,6 +685,13 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
     hit = _curated_key(kb, raw, lex, toks, "synonym", notes)
     if hit is not None:
         return hit
+    # "sciatic nerve damage": the curated names say damage and injury interchangeably
+    if any(t in _INTERCHANGEABLE for t in toks):
+        swapped = [_INTERCHANGEABLE.get(t, t) for t in toks]
+        said = [f"read {t!r} as {_INTERCHANGEABLE[t]!r}" for t in toks if t in _INTERCHANGEABLE]
+        hit = _curated_key(kb, raw, lex, swapped, "synonym", [*notes, *said])
+        if hit is not None:
+            return hit
     idx = icd_index()
     # typos and words nobody uses in a disease name
     typed = {_fold_with(lex.spellings, w): w for w in reversed(words)}
@@ -710,8 +767,11 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
         notes.append(f"matched {_shown(raw)} to {code} {title}")
     # the code of exactly one curated disease, and the words typed name it (all the words of
     # its name or of a synonym are among them): the curated disease, said in the notes
+    # "lou gehrigs" is G12.21, whose title is the curated name (as for a typed code, above)
+    title_toks = set(_tokens_with(lex.spellings, title))
     curated = [did for did in _curated_by_code(kb).get(code, [])
-               if not kb.diseases[did].get("note") and _names_within(kb, lex, did, set(fixed))]
+               if (not kb.diseases[did].get("note") and _names_within(kb, lex, did, set(fixed)))
+               or _title_is_name(kb, lex, did, title_toks)]
     if len(curated) == 1:
         d = kb.diseases[curated[0]]
         notes.append(f"the reviews name it {d['name']!r} ({curated[0]})")
@@ -734,9 +794,16 @@ def _name_tokens(kb: Knowledge, lex: _Lexicon, did: str) -> list[list[str]]:
     return [t for t in names if t]
 
 
+# what a code's title may add to a disease's name and still be the disease in general: the code
+# ICD-10-CM gives the plain form ("Type 1 diabetes mellitus without complications", E10.9)
+_PLAIN_FORM = frozenset(("without", "complication", "uncomplicated"))
+
+
 def _title_is_name(kb: Knowledge, lex: _Lexicon, did: str, title: set[str]) -> bool:
-    """Does a code's title say what one of the curated disease's names says, and nothing more?"""
-    return any(set(t) <= title and _extra_weight(title - set(t)) == 0 for t in _name_tokens(kb, lex, did))
+    """Does a code's title say what one of the curated disease's names says, and nothing more
+    (fillers such as "unspecified", and "without complications", aside)?"""
+    return any(set(t) <= title and _extra_weight(title - set(t) - _PLAIN_FORM) == 0
+               for t in _name_tokens(kb, lex, did))
 
 
 def _curated_inside(kb: Knowledge, lex: _Lexicon, toks: list[str], limit: int = 4) -> list[str]:

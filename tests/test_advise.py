@@ -128,6 +128,20 @@ def test_icd_category_route_for_an_uncurated_disease(kb):
     assert adv.recs["sources"] and all(c.basis in ("related", "indirect") for r in adv.recs["sources"] for c in r.support)
 
 
+def test_the_reviews_umbrella_terms_get_their_generalisations(kb):
+    # Cai 2020: umbilical-cord MSC exosomes for perinatal (infant) and for gynecological diseases.
+    # Neither term is a disease the reviews study; each is read through ICD-10-CM, and the
+    # generalisation (a tier-4 heuristic) is what puts umbilical cord first.
+    adv = consult(kb, "perinatal diseases")
+    assert adv.resolution.id == "icd10cm:P96.9" and adv.resolution.populations == ("neonate",)
+    assert top(adv, "sources", 5) == ["uc-msc"]
+    assert adv.recs["sources"][0].support[0].rule == "gen-uc-perinatal"
+    adv = consult(kb, "gynecological disease")
+    assert (adv.resolution.id, adv.resolution.organ) == ("icd10cm:N94.9", "reproductive")
+    first = adv.recs["sources"][0]
+    assert first.id == "uc-msc" and first.support[0].rule == "gen-uc-gynecological"
+
+
 # --- constraints ---------------------------------------------------------------------------
 
 def test_exclude_source_removes_it_and_its_parts(kb):

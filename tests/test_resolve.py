@@ -216,6 +216,40 @@ TABLE = [
     ("cleft palate", ["Q35"]),
     ("G20", ["G20"]),
     ("icd10cm:I50.9", ["I50.9"]),
+    # the reviews' own phrasings, and the ways people shorten them
+    ("type one diabetes", ["type-1-diabetes"]),
+    ("type two diabetes", ["type-2-diabetes"]),
+    ("chronic graft vs host", ["chronic-gvhd"]),
+    ("therapy-refractory graft-versus-host disease", ["graft-versus-host-disease"]),
+    ("lou gehrigs", ["amyotrophic-lateral-sclerosis"]),
+    ("autistic", ["autism-spectrum-disorder"]),
+    ("sciatic nerve damage", ["peripheral-nerve-injury"]),
+    ("cadmium kidney damage", ["cadmium-nephropathy"]),
+    ("cisplatin-induced AKI", ["cisplatin-nephrotoxicity"]),
+    ("TNBS colitis", ["inflammatory-bowel-disease"]),
+    ("traumatic osteonecrosis", ["osteonecrosis-of-femoral-head"]),
+    ("AVN of the hip", ["osteonecrosis-of-femoral-head"]),
+    ("Asherman", ["intrauterine-adhesions"]),
+    ("coronavirus pneumonia", ["covid-19"]),
+    ("cardiac ischemia reperfusion", ["myocardial-ischemia-reperfusion-injury"]),
+    ("hypoxic ischemic brain injury", ["neonatal-hypoxic-ischemic-encephalopathy"]),
+    ("chemotherapy-induced ovarian damage", ["primary-ovarian-insufficiency"]),
+    ("preterm", ["prematurity"]),
+    ("hypertrophic scarring", ["skin-scarring"]),
+    ("non healing wound", ["cutaneous-wound"]),
+    ("perinatal diseases", ["P96.9"]),
+    ("infant diseases", ["P96.9"]),
+    ("gynecological diseases", ["N94.9"]),
+    ("gynaecological disease", ["N94.9"]),
+    ("bone diseases", ["M89.9"]),
+    ("eye disease", ["H57.9"]),
+    ("renal ischemia", ["N28.0", "renal-ischemia-reperfusion-injury"]),
+    ("triple negative breast cancer", ["C50", "breast-cancer"]),
+    ("wet AMD", ["H35.32"]),
+    ("asthma attack", ["J45.901", "asthma"]),
+    ("allergic asthma in kids", ["allergic-asthma"]),
+    ("bronchopulmonary dysplasia in preemies", ["bronchopulmonary-dysplasia"]),
+    ("sepsis in mice", ["sepsis"]),
 ]
 
 
@@ -555,3 +589,73 @@ def test_icd_profile_by_prefix_answers_as_the_plain_scan(kb):
     rows = icd.index().con.execute("SELECT code, block, chapter FROM codes WHERE grouping = 0 ORDER BY code")
     for code, block, chapter in list(rows)[::20]:
         assert icd_profile(kb, code, block, chapter) == icd_profile(kb, code, block, chapter, index=False), code
+
+
+# --- words around the disease -----------------------------------------------------------------
+
+def test_a_trailing_population_is_left_out_and_said(kb):
+    res = advisor.resolve(kb, "allergic asthma in kids")
+    assert (res.id, res.matched_by, res.text) == ("allergic-asthma", "synonym", "allergic asthma in kids")
+    assert res.notes == ("left out 'in kids': a population, not part of the disease "
+                         "(to consult for them, add --population child)",)
+    res = advisor.resolve(kb, "Sepsis in mice")
+    assert res.id == "sepsis"
+    assert res.notes == ("left out 'in mice': the species studied, not part of the disease",)
+    res = advisor.resolve(kb, "heart failure in the elderly")
+    assert res.id == "icd10cm:I50.9"
+    assert res.notes == ("matched 'heart failure' to I50.9 Heart failure, unspecified",
+                         "left out 'in the elderly': a population, not part of the disease "
+                         "(to consult for them, add --population elderly)")
+
+
+def test_a_population_is_left_out_only_when_the_whole_text_names_nothing(kb):
+    # the words with the population name a disease: nothing is left out
+    res = advisor.resolve(kb, "brain damage in newborns")
+    assert res.id == "perinatal-brain-injury"
+    assert not any("left out" in n for n in res.notes)
+    # the rest names nothing either: the error is about the text as typed
+    with pytest.raises(advisor.UnknownDisease) as exc:
+        advisor.resolve(kb, "quantum flux in children")
+    assert exc.value.message().startswith("unknown disease: 'quantum flux in children'")
+    # a population alone is not a disease
+    with pytest.raises(advisor.UnknownDisease):
+        advisor.resolve(kb, "in children")
+
+
+def test_number_words_and_vs(kb):
+    assert advisor.resolve(kb, "type one diabetes").id == "type-1-diabetes"
+    assert advisor.resolve(kb, "diabetes type two").id == "type-2-diabetes"
+    assert advisor.resolve(kb, "chronic kidney disease stage three").id == "icd10cm:N18.3"
+    res = advisor.resolve(kb, "chronic graft vs host")
+    assert res.id == "chronic-gvhd"
+    assert res.notes[-1] == "the reviews name it 'Chronic graft-versus-host disease' (chronic-gvhd)"
+
+
+def test_damage_and_injury_are_interchangeable_in_curated_names_only(kb):
+    res = advisor.resolve(kb, "sciatic nerve damage")
+    assert (res.id, res.matched_by) == ("peripheral-nerve-injury", "synonym")
+    assert res.notes == ("read 'damage' as 'injury'",
+                         "matched 'sciatic nerve damage' to Peripheral nerve injury (peripheral-nerve-injury)")
+    # ICD-10-CM keeps its own words: its "deep tissue damage" is not read as an injury
+    assert advisor.resolve(kb, "deep tissue damage sacral region").id == "icd10cm:L89.156"
+
+
+def test_a_code_found_from_words_is_the_curated_disease_its_title_names(kb):
+    res = advisor.resolve(kb, "lou gehrigs")
+    assert (res.id, res.matched_by) == ("amyotrophic-lateral-sclerosis", "synonym")
+    assert res.notes == ("matched 'lou gehrigs' to G12.21 Amyotrophic lateral sclerosis",
+                         "the reviews name it 'Amyotrophic lateral sclerosis' (amyotrophic-lateral-sclerosis)")
+
+
+@pytest.mark.parametrize("code,want", [
+    ("E10.9", "type-1-diabetes"),        # "... without complications" is the plain form
+    ("E11.9", "type-2-diabetes"),        # also diabetes mellitus's code, but its title says type 2
+    ("K76.9", "liver-disease"),          # also liver injury's code, but its title says liver disease
+    ("I63.9", "stroke"),                 # cerebral infarction is a synonym of the curated stroke
+    ("G12.21", "amyotrophic-lateral-sclerosis"),
+    ("K75.9", "icd10cm:K75.9"),          # the nearest code for acute liver injury names another thing
+    ("M89.9", "icd10cm:M89.9"),          # a disorder of bone is more than a bone defect
+    ("J45.909", "asthma"),               # asthma, uncomplicated: not its allergic form
+])
+def test_a_typed_code_is_the_curated_disease_its_title_names(kb, code, want):
+    assert advisor.resolve(kb, code).id == want
