@@ -142,6 +142,16 @@ def test_the_reviews_umbrella_terms_get_their_generalisations(kb):
     assert first.id == "uc-msc" and first.support[0].rule == "gen-uc-gynecological"
 
 
+def test_a_fracture_is_answered_from_bone_repair(kb):
+    # no site given: a disorder of the continuity of bone (M84.9), mapped to bone and injury and
+    # regeneration, so the bone-defect studies are related (tier 3) and bone marrow comes first
+    adv = consult(kb, "broken bone")
+    assert (adv.resolution.id, adv.resolution.organ, adv.resolution.processes) == (
+        "icd10cm:M84.9", "bone", ("injury-regeneration",))
+    assert [(r.id, r.tier) for r in adv.recs["sources"][:2]] == [("bm-msc", 3), ("ad-msc", 3)]
+    assert {c.basis for c in adv.recs["sources"][0].support if c.tier == 3} == {"related"}
+
+
 # --- constraints ---------------------------------------------------------------------------
 
 def test_exclude_source_removes_it_and_its_parts(kb):

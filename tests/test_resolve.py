@@ -250,6 +250,12 @@ TABLE = [
     ("allergic asthma in kids", ["allergic-asthma"]),
     ("bronchopulmonary dysplasia in preemies", ["bronchopulmonary-dysplasia"]),
     ("sepsis in mice", ["sepsis"]),
+    ("broken bone", ["M84.9"]),
+    ("bone fracture", ["M84.9"]),
+    ("fracture nonunion", ["M84.9"]),
+    ("femur fracture", ["S72.9"]),
+    ("foot ulcer", ["L97.5"]),
+    ("uterine scarring", ["intrauterine-adhesions"]),
 ]
 
 
