@@ -42,6 +42,7 @@ _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5",
 _ABBREVIATED = {"vs": "versus"}  # "graft vs host" is "graft versus host"
 # words the curated names use interchangeably: tried on the curated names only (never on
 # ICD-10-CM, where "brain damage" and "brain injury" are different codes), and said in notes
+_SEVERITY = frozenset(("severe", "mild", "moderate"))
 _INTERCHANGEABLE = {"damage": "injury", "injury": "damage"}
 # a trailing "in children", "in preemies": the population asked about, not part of the disease.
 # Left out only when the whole text names nothing, and said in notes (the population is not
@@ -51,6 +52,17 @@ _IN_POPULATION = re.compile(
     r"(?P<who>children|child|kids|kid|infants|infant|babies|baby|toddlers|newborns|neonates|preemies|"
     r"adults|adult|elderly|seniors|old people|older people|aged|aging|ageing|old age|women|woman|men|man|"
     r"females|males|patients|people|humans|mice|mouse|rats|rat|rodents|animals|animal models?)\s*$", re.I)
+# words around a disease name that ask about its treatment: left out (and said) when the whole
+# text names nothing ("MSC exosomes for stroke", "stroke treatment")
+_FRAMING = frozenset("what which how about best is are the a an to for of in on with using use treat treating "
+                     "treatment treatments therapy therapies therapeutic cure advice recommend msc mscs mscev "
+                     "mscevs msc-ev msc-evs ev evs exosome exosomes extracellular vesicle vesicles mesenchymal "
+                     "stem stromal cell cells derived secretome source sources route routes".split())
+_FRAMING_ANCHOR = frozenset("what which how treat treating treatment treatments therapy therapies therapeutic cure "
+                            "advice recommend msc mscs mscev mscevs ev evs exosome exosomes vesicle vesicles "
+                            "secretome source sources route routes".split())
+_FRAMING_TAIL = frozenset("treatment treatments therapy therapies cure management".split())
+_BRACKETS = re.compile(r"^([^()]+?)\s*\(([^()]+)\)\s*$")
 _SPECIES = frozenset(("mice", "mouse", "rats", "rat", "rodents", "animals", "animal model", "animal models"))
 _POPULATION_WORD = {"children": "child", "child": "child", "kids": "child", "kid": "child", "toddlers": "child",
                     "infants": "neonate", "infant": "neonate", "babies": "neonate", "baby": "neonate",
@@ -598,28 +610,83 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
     if len(raw) > HARD_CAP:  # not even read
         raise InputTooLong(raw, len(set(raw[:HARD_CAP].split())), len(text))
     try:
-        return _resolve(kb, raw, text, use_icd)
+        res = _resolve(kb, raw, text, use_icd)
     except InputTooLong:
         raise
     except (UnknownDisease, AmbiguousDisease) as exc:
-        # "allergic asthma in kids": the words before the population, when they name a disease
-        m = _IN_POPULATION.match(raw)
-        if m is None:
+        both = _bracketed(kb, raw, text, use_icd)
+        if both is not None:
+            return both
+        # "MSC exosomes for stroke", "allergic asthma in kids": the words around the disease are
+        # left out (and said) when the whole text names nothing and the rest names a disease
+        rest, notes = _without_surroundings(raw)
+        if not notes or not rest:
             raise
         try:
-            res = _resolve(kb, m.group("disease").strip(), text, use_icd)
+            res = _resolve(kb, rest, text, use_icd)
         except (UnknownDisease, AmbiguousDisease):
             raise exc from None
-        who = m.group("who").lower()
-        pop = _POPULATION_WORD.get(who)
-        left = raw[m.end("disease"):].strip()
-        if who in _SPECIES:
-            note = f"left out {left!r}: the species studied, not part of the disease"
-        else:
-            hint = f" (to consult for them, add --population {pop})" if pop else ""
-            note = f"left out {left!r}: a population, not part of the disease{hint}"
         how = "synonym" if res.matched_by == "exact" else res.matched_by  # not the words as typed
-        return replace(res, text=raw, matched_by=how, notes=(*res.notes, note))
+        return replace(res, text=raw, matched_by=how, notes=(*res.notes, *notes))
+    if not res.curated:  # "lupus (SLE)" is the curated disease, not ICD-10-CM's title with "(SLE)"
+        return _bracketed(kb, raw, text, use_icd) or res
+    return res
+
+
+def _without_surroundings(raw: str) -> tuple[str, list[str]]:
+    """The text without a leading question or treatment ("MSC exosomes for", "therapy of"), a
+    trailing "treatment" and a trailing population or species, with a note for each."""
+    notes = []
+    words = raw.split()
+    lead = 0
+    while lead < len(words) - 1 and norm(words[lead]).replace(" ", "") in _FRAMING:
+        lead += 1
+    tail = len(words)
+    while tail > lead + 1 and norm(words[tail - 1]) in _FRAMING_TAIL:
+        tail -= 1
+    if lead and not (any(norm(w).replace(" ", "") in _FRAMING_ANCHOR for w in words[:lead])
+                     or norm(words[lead - 1]) == "for"):
+        lead = 0  # "cell injury" is not "injury": only a question or a treatment is left out
+    if lead:
+        notes.append(f"left out {' '.join(words[:lead])!r}: words about the treatment, not the disease")
+    if tail < len(words):
+        notes.append(f"left out {' '.join(words[tail:])!r}: words about the treatment, not the disease")
+    rest = " ".join(words[lead:tail])
+    m = _IN_POPULATION.match(rest)
+    if m is not None:
+        who = m.group("who").lower()
+        left = rest[m.end("disease"):].strip()
+        if who in _SPECIES:
+            notes.append(f"left out {left!r}: the species studied, not part of the disease")
+        else:
+            pop = _POPULATION_WORD.get(who)
+            hint = f" (to consult for them, add --population {pop})" if pop else ""
+            notes.append(f"left out {left!r}: a population, not part of the disease{hint}")
+        rest = m.group("disease").strip()
+    return rest, notes
+
+
+def _bracketed(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution | None:
+    """"myocardial infarction (MI)", "lupus (SLE)": a name with another name or its abbreviation in
+    brackets is the curated disease both name, said in notes; anything else is read as typed."""
+    m = _BRACKETS.match(raw)
+    if m is None:
+        return None
+    try:
+        outer = _resolve(kb, m.group(1).strip(), text, use_icd)
+    except (UnknownDisease, AmbiguousDisease):
+        return None
+    try:
+        same = _resolve(kb, m.group(2).strip(), text, use_icd).id == outer.id
+    except AmbiguousDisease as exc:  # "Alzheimer's disease (AD)": AD is one of its readings
+        same = outer.id in {c for c, _ in exc.candidates}
+    except UnknownDisease:
+        return None
+    if not outer.curated or not same:
+        return None
+    note = f"read {m.group(1).strip()!r} and {m.group(2).strip()!r} as names of one disease"
+    return replace(outer, text=raw, matched_by="synonym" if outer.matched_by == "exact" else outer.matched_by,
+                   notes=(*outer.notes, note))
 
 
 def _resolve(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution:
@@ -685,6 +752,20 @@ def _resolve(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution:
     hit = _curated_key(kb, raw, lex, toks, "synonym", notes)
     if hit is not None:
         return hit
+    # "osteo arthritis": two typed words that are one word of a curated name
+    for i in range(len(toks) - 1):
+        joined = toks[i] + toks[i + 1]
+        if joined in lex.words:
+            hit = _curated_key(kb, raw, lex, [*toks[:i], joined, *toks[i + 2:]], "synonym",
+                               [*notes, f"read {toks[i] + ' ' + toks[i + 1]!r} as {joined!r}"])
+            if hit is not None:
+                return hit
+    # "severe burns": how severe is not part of the name
+    if any(t in _SEVERITY for t in toks) and len(toks) > 1:
+        hit = _curated_key(kb, raw, lex, [t for t in toks if t not in _SEVERITY], "synonym",
+                           [*notes, *(f"left out {t!r}: the severity, not the disease" for t in toks if t in _SEVERITY)])
+        if hit is not None:
+            return hit
     # "sciatic nerve damage": the curated names say damage and injury interchangeably
     if any(t in _INTERCHANGEABLE for t in toks):
         swapped = [_INTERCHANGEABLE.get(t, t) for t in toks]

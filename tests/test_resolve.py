@@ -256,6 +256,9 @@ TABLE = [
     ("femur fracture", ["S72.9"]),
     ("foot ulcer", ["L97.5"]),
     ("uterine scarring", ["intrauterine-adhesions"]),
+    ("mild cognitive impairment", ["G31.84"]),
+    ("diabetes wound healing", ["diabetic-wound"]),
+    ("cardiac I/R injury", ["myocardial-ischemia-reperfusion-injury"]),
 ]
 
 
@@ -665,3 +668,41 @@ def test_a_code_found_from_words_is_the_curated_disease_its_title_names(kb):
 ])
 def test_a_typed_code_is_the_curated_disease_its_title_names(kb, code, want):
     assert advisor.resolve(kb, code).id == want
+
+
+def test_words_about_the_treatment_are_left_out_and_said(kb):
+    res = advisor.resolve(kb, "MSC exosomes for stroke in rats")
+    assert (res.id, res.matched_by) == ("stroke", "synonym")
+    assert res.notes == ("left out 'MSC exosomes for': words about the treatment, not the disease",
+                         "left out 'in rats': the species studied, not part of the disease")
+    assert advisor.resolve(kb, "osteoarthritis therapy").notes == (
+        "left out 'therapy': words about the treatment, not the disease",)
+    assert advisor.resolve(kb, "stem cells for stroke").id == "stroke"
+    assert advisor.resolve(kb, "what about alzheimers").id == "alzheimers-disease"
+    # a word of the name that is also a treatment word is not left out when nothing asks
+    with pytest.raises(advisor.UnknownDisease) as exc:
+        advisor.resolve(kb, "cell injury")
+    assert exc.value.message().startswith("unknown disease: 'cell injury'")
+    for text in ("treatment", "exosomes", "exosomes for quantum flux"):
+        with pytest.raises(advisor.UnknownDisease):
+            advisor.resolve(kb, text)
+
+
+def test_a_name_and_its_abbreviation_in_brackets(kb):
+    res = advisor.resolve(kb, "myocardial infarction (MI)")
+    assert (res.id, res.text) == ("myocardial-infarction", "myocardial infarction (MI)")
+    assert res.notes == ("read 'myocardial infarction' and 'MI' as names of one disease",)
+    assert advisor.resolve(kb, "MI (heart attack)").id == "myocardial-infarction"
+    assert advisor.resolve(kb, "lupus (SLE)").id == "systemic-lupus-erythematosus"  # not ICD-10-CM's M32
+    assert advisor.resolve(kb, "Alzheimer's disease (AD)").id == "alzheimers-disease"  # AD: one of its readings
+    # brackets that are part of a name are read as typed
+    assert advisor.resolve(kb, "Erosive (osteo)arthritis").id == "icd10cm:M15.4"
+
+
+def test_split_words_and_severity(kb):
+    res = advisor.resolve(kb, "osteo arthritis")
+    assert res.id == "osteoarthritis"
+    assert res.notes[0] == "read 'osteo arthritis' as 'osteoarthritis'"
+    res = advisor.resolve(kb, "severe burns")
+    assert res.id == "burn"
+    assert res.notes[0] == "left out 'severe': the severity, not the disease"
