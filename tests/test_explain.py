@@ -79,8 +79,7 @@ Rules that could support bm-msc (their declared conditions, checked against this
 Evidence items about bm-msc in the knowledge base (34):
   - cai2020-21a (glioblastoma): not transferred: another organ system (nervous-system), no shared
     process (cancer)
-  - cai2020-28 (bone-defect): not transferred: another organ system (bone), no shared process
-    (injury-regeneration)
+  - cai2020-25 (cartilage-defect): counted at tier 4 (indirect)
   - cai2020-29 (bone-defect): not transferred: another organ system (bone), no shared process
     (injury-regeneration)
   - cai2020-33 (diabetic-nephropathy): not transferred: another organ system (kidney), no shared

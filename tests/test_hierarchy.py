@@ -35,13 +35,13 @@ TABLES = [
     ("liver injury",                        "uc-msc", 2, ["intravenous", "intraperitoneal", "systemic"]),   # 17
     ("prematurity",                         "uc-msc", 3, ["intravenous", "systemic"]),                      # 19 (in vitro)
     ("primary ovarian insufficiency",       "uc-msc", 3, ["intravenous", "systemic"]),                      # 20 (in vitro)
-    ("allergic asthma",                     "bm-msc", 2, ["systemic", "intravenous", "inhalation"]),        # 21
+    ("allergic asthma",                     "bm-msc", 2, ["intravenous", "systemic", "inhalation"]),        # 21
     ("atopic dermatitis",                   "ad-msc", 2, ["intravenous", "subcutaneous", "systemic"]),      # 23
-    ("cutaneous wound",                     "uc-msc", 2, ["systemic", "topical", "intravenous"]),           # 24
+    ("cutaneous wound",                     "uc-msc", 2, ["systemic", "intravenous", "subcutaneous"]),           # 24
     ("cartilage defect",                    "es-msc", 2, ["intra-articular", "intravenous", "systemic"]),   # 26
     # Table 1 (trials): registered trials are context, so only a reported trial reaches tier 1
-    ("bronchopulmonary dysplasia",          "uc-msc", 2, ["systemic", "intravenous", "inhalation"]),
-    ("covid-19",                            "uc-msc", 3, ["systemic", "intravenous", "inhalation"]),
+    ("bronchopulmonary dysplasia",          "uc-msc", 2, ["intravenous", "systemic", "inhalation"]),
+    ("covid-19",                            "uc-msc", 3, ["intravenous", "systemic", "inhalation"]),
     ("chronic kidney disease",              "uc-msc", 1, ["intravenous", "systemic"]),
     ("macular hole",                        "uc-msc", 4, ["intravenous", "systemic", "intraocular"]),
 ]

@@ -102,7 +102,7 @@ def test_shipped_knowledge_passes_every_check(kb):
     assert kbtools.deep_check(kb) == []
     result = runner.invoke(cli.app, ["kb", "check"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("ok: 12 files, 85 diseases, 119 evidence items, ")
+    assert result.stdout.startswith("ok: 12 files, 85 diseases, 117 evidence items, ")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -372,12 +372,27 @@ def test_no_evidence_is_filed_under_a_disease_its_text_does_not_name(kb):
                                             ["hyvarinen2018", "delfattore2015b", "khare2018"]]
 
 
-def test_blue_light_preconditioning_has_its_evidence(kb):
-    used = sorted(e for e, ev in kb.evidence.items() if "preconditioning-blue-light" in ev["engineering"])
-    assert used == ["cai2020-79"]
-    ev = kb.evidence["cai2020-79"]
-    assert (ev["source"], ev["vesicle"], ev["model"], ev["disease"]) == ("uc-msc", "exosome", "in-vivo", "cutaneous-wound")
-    assert kb.engineering["preconditioning-blue-light"]["fits"] == ["skin", "injury-regeneration"]
+def test_blue_light_preconditioning_is_a_property_not_a_disease_finding(kb):
+    # Cai [79] reports a pro-angiogenic gain in vivo and names no disease, nor does the cited title:
+    # the claim is a property of the option, no evidence item files it under a disease, and the
+    # option fits no disease category (a skin wound came only from the primary paper's abstract)
+    opt = kb.engineering["preconditioning-blue-light"]
+    assert [(p["name"], p["value"], kb.citations(p)) for p in opt["properties"]] == [("potency", "yes", ["yang2019"])]
+    assert opt["fits"] == []
+    assert not [e for e, ev in kb.evidence.items() if "preconditioning-blue-light" in ev["engineering"]]
+
+
+def test_no_evidence_item_rests_on_a_disease_neither_the_review_nor_the_title_names(kb):
+    # found by reading the items against the review: [28] and [89] name no disease, [40] and [95]
+    # no route, [69] and [75] say heart repair
+    for eid in ("cai2020-28", "cai2020-79", "cai2020-89"):
+        assert eid not in kb.evidence
+    assert kb.evidence["cai2020-40"]["route"] is None
+    assert kb.evidence["cai2020-95"]["route"] is None
+    assert {kb.evidence[e]["disease"] for e in ("cai2020-69", "cai2020-75")} == {"cardiovascular-disease"}
+    # a bare citation of a rare source is a review inference, not in vivo evidence
+    assert (kb.evidence["cai2020-03"]["model"], kb.evidence["cai2020-104"]["model"]) == ("review-inference", "review-inference")
+    assert kb.evidence["cai2020-25"]["disease"] == "cartilage-defect"
 
 
 def _cited_numbers(kb):
@@ -399,7 +414,7 @@ def test_claims_the_issue_found_uncovered_are_now_cited(cite, kb):
 LOCAL_REACH = {  # route -> the organ systems it reaches
     "intramyocardial": ["cardiovascular"], "intra-articular": ["cartilage-joint"], "intranasal": ["nervous-system"],
     "intracerebral": ["nervous-system"], "intraocular": ["eye"], "periocular": ["eye"], "inhalation": ["lung"],
-    "implantation": ["bone"], "subcutaneous": ["skin"], "topical": ["connective-tissue", "skin"],
+    "implantation": ["bone"], "subcutaneous": ["skin"], "topical": ["connective-tissue"],
     "intraperitoneal": ["liver", "nervous-system"],
 }
 
