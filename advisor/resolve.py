@@ -12,7 +12,9 @@ replaces a typed word is refused unless the word is only a generic one ("disease
 with a single close correction, and then it is said in ``notes``. Ranking of ICD-10-CM
 candidates: every typed word must be present; then fewest extra words (a general code beats
 a more specific one); an ancestor beats its descendants; a category resolves to its
-"unspecified" child. Two candidates that stay tied are an ambiguity.
+"unspecified" child. Two candidates that stay tied are an ambiguity. When the whole text names
+nothing, the words around a disease name (a question or treatment before it, a population or
+species after it, an abbreviation in brackets) are left out, and said in ``notes``.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5",
 _ABBREVIATED = {"vs": "versus"}  # "graft vs host" is "graft versus host"
 # words the curated names use interchangeably: tried on the curated names only (never on
 # ICD-10-CM, where "brain damage" and "brain injury" are different codes), and said in notes
-_SEVERITY = frozenset(("severe", "mild", "moderate"))
 _INTERCHANGEABLE = {"damage": "injury", "injury": "damage"}
+_SEVERITY = frozenset(("severe", "mild", "moderate"))  # left out of a curated name, and said
 # a trailing "in children", "in preemies": the population asked about, not part of the disease.
 # Left out only when the whole text names nothing, and said in notes (the population is not
 # applied: --population does that)
