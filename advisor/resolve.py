@@ -65,6 +65,8 @@ _FRAMING_ANCHOR = frozenset("what which how treat treating treatment treatments 
                             "secretome source sources route routes".split())
 _FRAMING_TAIL = frozenset("treatment treatments therapy therapies cure management".split())
 _BRACKETS = re.compile(r"^([^()]+?)\s*\(([^()]+)\)\s*$")
+# populations whose adjective makes another disease: "neonatal stroke" (P91.82-) is not "stroke"
+_POPULATION_ADJECTIVE = {"neonate": "neonatal", "female": "female", "male": "male"}
 _SPECIES = frozenset(("mice", "mouse", "rats", "rat", "rodents", "animals", "animal model", "animal models"))
 _POPULATION_WORD = {"children": "child", "child": "child", "kids": "child", "kid": "child", "toddlers": "child",
                     "infants": "neonate", "infant": "neonate", "babies": "neonate", "baby": "neonate",
@@ -621,13 +623,24 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
             return both
         # "MSC exosomes for stroke", "allergic asthma in kids": the words around the disease are
         # left out (and said) when the whole text names nothing and the rest names a disease
-        rest, notes = _without_surroundings(raw)
+        rest, notes, pop, said = _without_surroundings(raw)
         if not notes or not rest:
             raise
-        try:
-            res = _resolve(kb, rest, text, use_icd)
-        except (UnknownDisease, AmbiguousDisease):
-            raise exc from None
+        res = None
+        if pop in _POPULATION_ADJECTIVE:
+            # "stroke in newborns" is neonatal stroke, "infertility in women" female infertility:
+            # for these populations the words name another disease, which is tried first
+            adjective = _POPULATION_ADJECTIVE[pop]
+            try:
+                res = _resolve(kb, f"{adjective} {rest}", text, use_icd)
+                notes = [*notes[:-1], f"read {said!r} as {adjective!r}: {adjective} {rest}"]
+            except (UnknownDisease, AmbiguousDisease):
+                res = None
+        if res is None:
+            try:
+                res = _resolve(kb, rest, text, use_icd)
+            except (UnknownDisease, AmbiguousDisease):
+                raise exc from None
         how = "synonym" if res.matched_by == "exact" else res.matched_by  # not the words as typed
         return replace(res, text=raw, matched_by=how, notes=(*res.notes, *notes))
     if not res.curated:  # "lupus (SLE)" is the curated disease, not ICD-10-CM's title with "(SLE)"
@@ -635,10 +648,13 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
     return res
 
 
-def _without_surroundings(raw: str) -> tuple[str, list[str]]:
+def _without_surroundings(raw: str) -> tuple[str, list[str], str | None, str]:
     """The text without a leading question or treatment ("MSC exosomes for", "therapy of"), a
-    trailing "treatment" and a trailing population or species, with a note for each."""
+    trailing "treatment" and a trailing population or species, with a note for each (the
+    population's last), the population named (neonate, child, ...), if any, and its words."""
     notes = []
+    pop = None
+    left = ""
     words = raw.split()
     lead = 0
     while lead < len(words) - 1 and norm(words[lead]).replace(" ", "") in _FRAMING:
@@ -665,7 +681,7 @@ def _without_surroundings(raw: str) -> tuple[str, list[str]]:
             hint = f" (to consult for them, add --population {pop})" if pop else ""
             notes.append(f"left out {left!r}: a population, not part of the disease{hint}")
         rest = m.group("disease").strip()
-    return rest, notes
+    return rest, notes, pop, left
 
 
 def _bracketed(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution | None:

@@ -259,6 +259,15 @@ TABLE = [
     ("mild cognitive impairment", ["G31.84"]),
     ("diabetes wound healing", ["diabetic-wound"]),
     ("cardiac I/R injury", ["myocardial-ischemia-reperfusion-injury"]),
+    ("neonatal sepsis", ["P36"]),
+    ("neonatal HIE", ["neonatal-hypoxic-ischemic-encephalopathy"]),
+    ("T1 diabetes", ["type-1-diabetes"]),
+    ("bone healing", ["bone-defect"]),
+    ("chronic GVHD dry eye", ["dry-eye-disease"]),
+    ("lung damage", ["J98.4"]),
+    ("infertility in women", ["N97.9"]),
+    ("stroke in newborns", ["P91.82"]),
+    ("brain injury in babies", ["perinatal-brain-injury"]),
 ]
 
 
@@ -615,6 +624,20 @@ def test_a_trailing_population_is_left_out_and_said(kb):
     assert res.notes == ("matched 'heart failure' to I50.9 Heart failure, unspecified",
                          "left out 'in the elderly': a population, not part of the disease "
                          "(to consult for them, add --population elderly)")
+
+
+def test_a_population_that_makes_another_disease_is_read_as_its_adjective(kb):
+    # newborns, women and men: "neonatal stroke" and "female infertility" are diseases of their own
+    res = advisor.resolve(kb, "stroke in newborns")
+    assert res.id == "icd10cm:P91.829"
+    assert res.notes == ("matched 'neonatal stroke' to P91.829 Neonatal cerebral infarction, unspecified side",
+                         "read 'in newborns' as 'neonatal': neonatal stroke")
+    assert advisor.resolve(kb, "infertility in men").id == "icd10cm:N46.9"
+    # when the adjective names nothing, the population is left out as before
+    res = advisor.resolve(kb, "osteoporosis in women")
+    assert res.id == "osteoporosis"
+    assert res.notes == ("left out 'in women': a population, not part of the disease "
+                         "(to consult for them, add --population female)",)
 
 
 def test_a_population_is_left_out_only_when_the_whole_text_names_nothing(kb):
