@@ -393,6 +393,9 @@ def test_no_evidence_item_rests_on_a_disease_neither_the_review_nor_the_title_na
     # a bare citation of a rare source is a review inference, not in vivo evidence
     assert (kb.evidence["cai2020-03"]["model"], kb.evidence["cai2020-104"]["model"]) == ("review-inference", "review-inference")
     assert kb.evidence["cai2020-25"]["disease"] == "cartilage-defect"
+    # what a priming raised in the vesicles is cargo, not a second intervention
+    assert [(kb.evidence[e]["engineering"], kb.evidence[e]["cargo"]) for e in ("cai2020-80", "cai2020-81")] == [
+        (["preconditioning-tnf-alpha"], ["miR-146a"]), (["preconditioning-il1b"], ["miR-146a"])]
 
 
 def _cited_numbers(kb):
