@@ -650,8 +650,9 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
 
 def _without_surroundings(raw: str) -> tuple[str, list[str], str | None, str]:
     """The text without a leading question or treatment ("MSC exosomes for", "therapy of"), a
-    trailing "treatment" and a trailing population or species, with a note for each (the
-    population's last), the population named (neonate, child, ...), if any, and its words."""
+    trailing population or species and a trailing "treatment" ("stroke treatment in newborns"),
+    with a note for each (the population's last), the population named (neonate, child, ...), if
+    any, and its words."""
     notes = []
     pop = None
     left = ""
@@ -659,28 +660,31 @@ def _without_surroundings(raw: str) -> tuple[str, list[str], str | None, str]:
     lead = 0
     while lead < len(words) - 1 and norm(words[lead]).replace(" ", "") in _FRAMING:
         lead += 1
-    tail = len(words)
-    while tail > lead + 1 and norm(words[tail - 1]) in _FRAMING_TAIL:
-        tail -= 1
     if lead and not (any(norm(w).replace(" ", "") in _FRAMING_ANCHOR for w in words[:lead])
                      or norm(words[lead - 1]) == "for"):
         lead = 0  # "cell injury" is not "injury": only a question or a treatment is left out
     if lead:
         notes.append(f"left out {' '.join(words[:lead])!r}: words about the treatment, not the disease")
-    if tail < len(words):
-        notes.append(f"left out {' '.join(words[tail:])!r}: words about the treatment, not the disease")
-    rest = " ".join(words[lead:tail])
+    rest = " ".join(words[lead:])
     m = _IN_POPULATION.match(rest)
     if m is not None:
-        who = m.group("who").lower()
         left = rest[m.end("disease"):].strip()
+        rest = m.group("disease").strip()
+    words = rest.split()
+    tail = len(words)
+    while tail > 1 and norm(words[tail - 1]) in _FRAMING_TAIL:
+        tail -= 1
+    if tail < len(words):
+        notes.append(f"left out {' '.join(words[tail:])!r}: words about the treatment, not the disease")
+        rest = " ".join(words[:tail])
+    if m is not None:
+        who = m.group("who").lower()
         if who in _SPECIES:
             notes.append(f"left out {left!r}: the species studied, not part of the disease")
         else:
             pop = _POPULATION_WORD.get(who)
             hint = f" (to consult for them, add --population {pop})" if pop else ""
             notes.append(f"left out {left!r}: a population, not part of the disease{hint}")
-        rest = m.group("disease").strip()
     return rest, notes, pop, left
 
 

@@ -633,6 +633,10 @@ def test_a_population_that_makes_another_disease_is_read_as_its_adjective(kb):
     assert res.notes == ("matched 'neonatal stroke' to P91.829 Neonatal cerebral infarction, unspecified side",
                          "read 'in newborns' as 'neonatal': neonatal stroke")
     assert advisor.resolve(kb, "infertility in men").id == "icd10cm:N46.9"
+    res = advisor.resolve(kb, "stroke treatment in newborns")  # the treatment word before the population
+    assert (res.id, res.notes[1:]) == ("icd10cm:P91.829", (
+        "left out 'treatment': words about the treatment, not the disease",
+        "read 'in newborns' as 'neonatal': neonatal stroke"))
     # when the adjective names nothing, the population is left out as before
     res = advisor.resolve(kb, "osteoporosis in women")
     assert res.id == "osteoporosis"
