@@ -28,6 +28,7 @@ INVASIVENESS = ("low", "medium", "high")
 PURPOSES = (
     "retention", "targeting", "drug-delivery", "anti-inflammatory-priming", "potency",
     "angiogenesis", "antioxidant", "regeneration", "chemosensitization", "cardiomyogenesis",
+    "ischemia-protection",
 )
 PROPERTY_NAMES = (
     "availability", "yield", "ethics", "clinical-readiness", "immunomodulation", "tissue-tropism",

@@ -137,3 +137,12 @@ def test_unstated_source_is_context_never_a_source(kb):
 def test_neonate_population_asked_about_a_neonatal_disease_is_no_mismatch(kb):
     adv = consult(kb, "perinatal brain injury", population="neonate")
     assert "population-mismatch" not in [c["id"] for c in adv.cautions]
+
+
+def test_the_preconditioning_generalisation_speaks_only_for_hypoxic_or_ischemic_preconditioning(kb):
+    # Cai [48, 49] and Heo [36]: hypoxic or ischemic preconditioning against ischaemic damage. An
+    # IL-1beta or TNF-alpha priming is another preconditioning, and the claim does not cover it.
+    adv = consult(kb, "perinatal brain injury")
+    assert sorted({r.id for r in adv.recs["engineering"] for c in r.support
+                   if c.rule == "gen-preconditioning-ischemia"}) == ["preconditioning-hypoxia", "preconditioning-ischemic"]
+    assert [r.id for r in adv.recs["engineering"][:2]] == ["preconditioning-hypoxia", "preconditioning-ischemic"]
