@@ -680,11 +680,13 @@ def consult(kb: Knowledge, text: str, constraints: Constraints = Constraints(), 
     res = resolution or resolve(kb, text)
     facts = prepare(kb, res, constraints)
     ctx = engine.run(facts, kb.weights)
-    derived = list(ctx.derived.values())
-    return advice_from(kb, text, res, constraints, facts, derived,
-                       [{"step": s.step, "rule": s.rule, "matched": s.matched,
-                         "asserted": [a["id"] for a in s.asserted],
-                         **({"retracted": s.retracted} if s.retracted else {})} for s in ctx.steps])
+    return advice_from(kb, text, res, constraints, facts, list(ctx.derived.values()), trace_of(ctx))
+
+
+def trace_of(ctx: engine.Session) -> list[dict]:
+    """The trace of a consultation: its firings in order, each with the facts it asserted."""
+    return [{"step": s.step, "rule": s.rule, "matched": s.matched, "asserted": [a["id"] for a in s.asserted],
+             **({"retracted": s.retracted} if s.retracted else {})} for s in ctx.steps]
 
 
 def _members(facts: list[dict]) -> dict[str, list[str]]:

@@ -46,28 +46,9 @@ _ABBREVIATED = {"vs": "versus"}  # "graft vs host" is "graft versus host"
 # ICD-10-CM, where "brain damage" and "brain injury" are different codes), and said in notes
 _INTERCHANGEABLE = {"damage": "injury", "injury": "damage"}
 _SEVERITY = frozenset(("severe", "mild", "moderate"))  # left out of a curated name, and said
-# a trailing "in children", "in preemies": the population asked about, not part of the disease.
-# Left out only when the whole text names nothing, and said in notes (the population is not
-# applied: --population does that)
-_IN_POPULATION = re.compile(
-    r"^(?P<disease>.+?)\s+(?:in|among|for)\s+(?:the\s+|my\s+|our\s+|a\s+)?(?:young\s+|older\s+|elderly\s+|premature\s+|preterm\s+|newborn\s+)?"
-    r"(?P<who>children|child|kids|kid|infants|infant|babies|baby|toddlers|newborns|neonates|preemies|"
-    r"adults|adult|elderly|seniors|old people|older people|aged|aging|ageing|old age|women|woman|men|man|"
-    r"females|males|patients|people|humans|mice|mouse|rats|rat|rodents|animals|animal models?)\s*$", re.I)
-# words around a disease name that ask about its treatment: left out (and said) when the whole
-# text names nothing ("MSC exosomes for stroke", "stroke treatment")
-_FRAMING = frozenset("what which how about best is are the a an to for of in on with using use treat treating "
-                     "treatment treatments therapy therapies therapeutic cure advice recommend msc mscs mscev "
-                     "mscevs msc-ev msc-evs ev evs exosome exosomes extracellular vesicle vesicles mesenchymal "
-                     "stem stromal cell cells derived secretome source sources route routes".split())
-_FRAMING_ANCHOR = frozenset("what which how treat treating treatment treatments therapy therapies therapeutic cure "
-                            "advice recommend msc mscs mscev mscevs ev evs exosome exosomes vesicle vesicles "
-                            "secretome source sources route routes".split())
-_FRAMING_TAIL = frozenset("treatment treatments therapy therapies cure management".split())
-_BRACKETS = re.compile(r"^([^()]+?)\s*\(([^()]+)\)\s*$")
-# populations whose adjective makes another disease: "neonatal stroke" (P91.82-) is not "stroke"
-_POPULATION_ADJECTIVE = {"neonate": "neonatal", "female": "female", "male": "male"}
-_SPECIES = frozenset(("mice", "mouse", "rats", "rat", "rodents", "animals", "animal model", "animal models"))
+# a trailing "in children", "in preemies", "in mice": the population or species asked about, not
+# part of the disease. Left out only when the whole text names nothing, and said in notes (the
+# population is not applied: --population does that)
 _POPULATION_WORD = {"children": "child", "child": "child", "kids": "child", "kid": "child", "toddlers": "child",
                     "infants": "neonate", "infant": "neonate", "babies": "neonate", "baby": "neonate",
                     "newborns": "neonate", "neonates": "neonate", "preemies": "neonate",
@@ -76,6 +57,24 @@ _POPULATION_WORD = {"children": "child", "child": "child", "kids": "child", "kid
                     "ageing": "elderly", "old age": "elderly",
                     "women": "female", "woman": "female", "females": "female",
                     "men": "male", "man": "male", "males": "male"}
+_SPECIES = frozenset(("mice", "mouse", "rats", "rat", "rodents", "animals", "animal model", "animal models"))
+_IN_POPULATION = re.compile(
+    r"^(?P<disease>.+?)\s+(?:in|among|for)\s+(?:the\s+|my\s+|our\s+|a\s+)?"
+    r"(?:young\s+|older\s+|elderly\s+|premature\s+|preterm\s+|newborn\s+)?(?P<who>"
+    + "|".join(sorted({*_POPULATION_WORD, *_SPECIES, "patients", "people", "humans"}, key=lambda w: (-len(w), w)))
+    + r")\s*$", re.I)
+# populations whose adjective makes another disease: "neonatal stroke" (P91.82-) is not "stroke"
+_POPULATION_ADJECTIVE = {"neonate": "neonatal", "female": "female", "male": "male"}
+# words around a disease name that ask about its treatment: left out (and said) when the whole
+# text names nothing ("MSC exosomes for stroke", "stroke treatment"); a leading run of them is left
+# out only if it holds one of the anchors, or ends in "for"
+_FRAMING_ANCHOR = frozenset("what which how treat treating treatment treatments therapy therapies therapeutic cure "
+                            "advice recommend msc mscs mscev mscevs ev evs exosome exosomes vesicle vesicles "
+                            "secretome source sources route routes".split())
+_FRAMING = _FRAMING_ANCHOR | frozenset("about best is are the a an to for of in on with using use extracellular "
+                                       "mesenchymal stem stromal cell cells derived".split())
+_FRAMING_TAIL = frozenset("treatment treatments therapy therapies cure management".split())
+_BRACKETS = re.compile(r"^([^()]+?)\s*\(([^()]+)\)\s*$")
 _CODE_RE = re.compile(r"^\s*(?:icd-?10(?:-?cm)?\s*:?\s*)?([A-Za-z][0-9][0-9A-Za-z](?:\.[0-9A-Za-z]{1,4})?)\s*$",
                       re.I)
 
@@ -641,8 +640,7 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
                 res = _resolve(kb, rest, text, use_icd)
             except (UnknownDisease, AmbiguousDisease):
                 raise exc from None
-        how = "synonym" if res.matched_by == "exact" else res.matched_by  # not the words as typed
-        return replace(res, text=raw, matched_by=how, notes=(*res.notes, *notes))
+        return _as_typed(res, raw, notes)
     if not res.curated:  # "lupus (SLE)" is the curated disease, not ICD-10-CM's title with "(SLE)"
         return _bracketed(kb, raw, text, use_icd) or res
     return res
@@ -706,9 +704,14 @@ def _bracketed(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution 
         return None
     if not outer.curated or not same:
         return None
-    note = f"read {m.group(1).strip()!r} and {m.group(2).strip()!r} as names of one disease"
-    return replace(outer, text=raw, matched_by="synonym" if outer.matched_by == "exact" else outer.matched_by,
-                   notes=(*outer.notes, note))
+    return _as_typed(outer, raw, [f"read {m.group(1).strip()!r} and {m.group(2).strip()!r} as names of one disease"])
+
+
+def _as_typed(res: Resolution, raw: str, notes: list[str]) -> Resolution:
+    """A resolution of part of ``raw`` given as the resolution of ``raw``: its text, the notes on
+    what was left out, and never ``exact`` (the words typed were not the name)."""
+    how = "synonym" if res.matched_by == "exact" else res.matched_by
+    return replace(res, text=raw, matched_by=how, notes=(*res.notes, *notes))
 
 
 def _resolve(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution:
@@ -743,8 +746,7 @@ def _resolve(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution:
             # disease's names (fillers such as "unspecified" aside) is that disease: "M17.9" is knee
             # osteoarthritis, but "H35.34" (macular cyst, hole, or pseudohole) is more than the
             # curated macular hole, and a nearest code (K75.9 for acute liver injury) names another
-            title = set(_tokens_with(lex.spellings, r[1]))
-            own = [did for did in _curated_by_code(kb).get(code, []) if _title_is_name(kb, lex, did, title)]
+            own = _named_by_title(kb, lex, code, r[1])
             if len(own) == 1:
                 d = kb.diseases[own[0]]
                 return _curated(kb, raw, own[0], "exact",
@@ -774,25 +776,8 @@ def _resolve(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution:
     hit = _curated_key(kb, raw, lex, toks, "synonym", notes)
     if hit is not None:
         return hit
-    # "osteo arthritis": two typed words that are one word of a curated name
-    for i in range(len(toks) - 1):
-        joined = toks[i] + toks[i + 1]
-        if joined in lex.words:
-            hit = _curated_key(kb, raw, lex, [*toks[:i], joined, *toks[i + 2:]], "synonym",
-                               [*notes, f"read {toks[i] + ' ' + toks[i + 1]!r} as {joined!r}"])
-            if hit is not None:
-                return hit
-    # "severe burns": how severe is not part of the name
-    if any(t in _SEVERITY for t in toks) and len(toks) > 1:
-        hit = _curated_key(kb, raw, lex, [t for t in toks if t not in _SEVERITY], "synonym",
-                           [*notes, *(f"left out {t!r}: the severity, not the disease" for t in toks if t in _SEVERITY)])
-        if hit is not None:
-            return hit
-    # "sciatic nerve damage": the curated names say damage and injury interchangeably
-    if any(t in _INTERCHANGEABLE for t in toks):
-        swapped = [_INTERCHANGEABLE.get(t, t) for t in toks]
-        said = [f"read {t!r} as {_INTERCHANGEABLE[t]!r}" for t in toks if t in _INTERCHANGEABLE]
-        hit = _curated_key(kb, raw, lex, swapped, "synonym", [*notes, *said])
+    for variant, said in _curated_variants(lex, toks):
+        hit = _curated_key(kb, raw, lex, variant, "synonym", [*notes, *said])
         if hit is not None:
             return hit
     idx = icd_index()
@@ -870,11 +855,10 @@ def _resolve(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution:
         notes.append(f"matched {_shown(raw)} to {code} {title}")
     # the code of exactly one curated disease, and the words typed name it (all the words of
     # its name or of a synonym are among them): the curated disease, said in the notes
-    # "lou gehrigs" is G12.21, whose title is the curated name (as for a typed code, above)
-    title_toks = set(_tokens_with(lex.spellings, title))
-    curated = [did for did in _curated_by_code(kb).get(code, [])
-               if (not kb.diseases[did].get("note") and _names_within(kb, lex, did, set(fixed)))
-               or _title_is_name(kb, lex, did, title_toks)]
+    # or its title is the curated name ("lou gehrigs" is G12.21, as for a typed code, above)
+    by_title = _named_by_title(kb, lex, code, title)
+    curated = [did for did in _curated_by_code(kb).get(code, []) if did in by_title
+               or (not kb.diseases[did].get("note") and _names_within(kb, lex, did, set(fixed)))]
     if len(curated) == 1:
         d = kb.diseases[curated[0]]
         notes.append(f"the reviews name it {d['name']!r} ({curated[0]})")
@@ -890,6 +874,22 @@ def _choices(toks: list[str], options: dict[str, list[str]], kept: list[str], li
     return itertools.islice(itertools.product(*slots), limit)
 
 
+def _curated_variants(lex: _Lexicon, toks: list[str]):
+    """The typed words as a curated name may say them, each with what the notes say: one word
+    typed as two ("osteo arthritis"), a severity left out ("severe burns"), damage read as injury
+    and back ("sciatic nerve damage"). Only curated names are tried with them."""
+    for i in range(len(toks) - 1):
+        joined = toks[i] + toks[i + 1]
+        if joined in lex.words:
+            yield [*toks[:i], joined, *toks[i + 2:]], [f"read {toks[i] + ' ' + toks[i + 1]!r} as {joined!r}"]
+    if len(toks) > 1 and any(t in _SEVERITY for t in toks):
+        yield ([t for t in toks if t not in _SEVERITY],
+               [f"left out {t!r}: the severity, not the disease" for t in toks if t in _SEVERITY])
+    if any(t in _INTERCHANGEABLE for t in toks):
+        yield ([_INTERCHANGEABLE.get(t, t) for t in toks],
+               [f"read {t!r} as {_INTERCHANGEABLE[t]!r}" for t in toks if t in _INTERCHANGEABLE])
+
+
 def _name_tokens(kb: Knowledge, lex: _Lexicon, did: str) -> list[list[str]]:
     """The folded words of each name of a curated disease (its name, then its synonyms)."""
     d = kb.diseases[did]
@@ -900,6 +900,12 @@ def _name_tokens(kb: Knowledge, lex: _Lexicon, did: str) -> list[list[str]]:
 # what a code's title may add to a disease's name and still be the disease in general: the code
 # ICD-10-CM gives the plain form ("Type 1 diabetes mellitus without complications", E10.9)
 _PLAIN_FORM = frozenset(("without", "complication", "uncomplicated"))
+
+
+def _named_by_title(kb: Knowledge, lex: _Lexicon, code: str, title: str) -> list[str]:
+    """The curated diseases with ICD-10-CM code ``code`` whose name the code's title says."""
+    words = set(_tokens_with(lex.spellings, title))
+    return [did for did in _curated_by_code(kb).get(code, []) if _title_is_name(kb, lex, did, words)]
 
 
 def _title_is_name(kb: Knowledge, lex: _Lexicon, did: str, title: set[str]) -> bool:

@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 
+import bench  # bench/bench.py: this script's directory is on the path when it is run
 from msc_ev import advisor
 from msc_ev.advisor import engine as E
 
@@ -31,14 +32,13 @@ C = importlib.import_module("msc_ev.advisor.consult")  # the module (the package
 
 
 def _queries(kb) -> list[tuple[str, object]]:
+    """bench.py's queries (every curated name and synonym) that resolve, with their resolution."""
     out = []
-    for did in sorted(kb.diseases):
-        d = kb.diseases[did]
-        for text in [did, d["name"], *(d.get("synonyms") or ())]:
-            try:
-                out.append((text, advisor.resolve(kb, text)))
-            except advisor.AdvisorError:
-                pass
+    for text in bench.queries(kb):
+        try:
+            out.append((text, advisor.resolve(kb, text)))
+        except advisor.AdvisorError:
+            pass
     return out
 
 
@@ -103,9 +103,7 @@ def main() -> None:
         t1 = time.perf_counter()
         ctx = E.run(facts, kb.weights)
         t2 = time.perf_counter()
-        C.advice_from(kb, text, res, cons, facts, list(ctx.derived.values()),
-                      [{"step": s.step, "rule": s.rule, "matched": s.matched,
-                        "asserted": [a["id"] for a in s.asserted]} for s in ctx.steps])
+        C.advice_from(kb, text, res, cons, facts, list(ctx.derived.values()), C.trace_of(ctx))
         return (t1 - t0) + (time.perf_counter() - t2)
 
     for log in calls:  # warm up
