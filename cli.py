@@ -1,15 +1,15 @@
 """msc-ev: the command line (entry point ``msc_ev.cli:main``).
 
-The commands are a thin Typer layer over ``advisor``, in advisor/cli_app.py. Importing Typer (and
+The commands are a thin Typer layer over the library ``advisor``, in terminal/app.py. Importing Typer (and
 the pydantic it brings) costs more than a whole one-shot advice, so :func:`main` first offers the
-arguments to advisor/cli_fast.py: the plain JSON advice (``msc-ev advise DISEASE --format json``,
+arguments to terminal/fast_json.py: the plain JSON advice (``msc-ev advise DISEASE --format json``,
 with the options listed there) is answered without Typer, with the bytes, messages and exit codes
 the Typer command gives. Everything else (help, completion, any other command, format or option,
 anything the fast path does not read exactly as Click would) goes to the Typer app, imported
 only then. Set ``MSC_EV_NO_FAST=1`` to send every run to Typer.
 
 The names of the Typer layer (``app``, ``STATE``, ``knowledge``, ``fail``, ...) are reachable
-from here as before, e.g. ``from msc_ev.cli import app``: each is looked up in cli_app on first use.
+from here, e.g. ``from msc_ev.cli import app``: each is looked up in terminal/app.py on first use.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ def main(argv: list[str] | None = None) -> None:  # console-script entry point
     import gc
 
     gc.disable()  # a one-shot answer: every object lives until exit; collecting would only walk them
-    from .advisor import cli_fast
+    from .terminal import fast_json
 
-    code = cli_fast.run(sys.argv[1:] if argv is None else argv)
+    code = fast_json.run(sys.argv[1:] if argv is None else argv)
     if code is not None:
         sys.exit(code)
     gc.enable()
-    from .advisor.cli_app import app
+    from .terminal.app import app
 
     app(args=argv, prog_name="msc-ev")
 
@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> None:  # console-script entry point
 def __getattr__(name: str):
     if name.startswith("__"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from .advisor import cli_app
+    from .terminal import app as _app
 
     try:
-        return getattr(cli_app, name)
+        return getattr(_app, name)
     except AttributeError:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
 

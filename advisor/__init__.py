@@ -36,8 +36,8 @@ _LAZY = {
     "UnknownItem": ("errors", "UnknownItem"),
     "UsageError": ("errors", "UsageError"),
     "Knowledge": ("kb", "Knowledge"),
-    "load_kb": ("kb", "load"),
-    "load_cached": ("kb", "load_cached"),
+    "load_kb": ("kbcache", "load_kb"),
+    "load_cached": ("kbcache", "load_cached"),
     "Resolution": ("resolve", "Resolution"),
     "resolve": ("resolve", "resolve"),
 }
@@ -48,7 +48,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .consult import DISCLAIMER, Advice, Constraints, consult
     from .errors import (AdvisorError, AmbiguousDisease, EngineError, KnowledgeError, UnknownDisease,
                          UnknownItem, UsageError)
-    from .kb import Knowledge, load as load_kb, load_cached
+    from .kb import Knowledge
+    from .kbcache import load_cached, load_kb
     from .resolve import Resolution, resolve
 
 
@@ -58,7 +59,7 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(f"{__name__}.{target[0]}"), target[1])
         globals()[name] = value  # later look-ups skip this function
         return value
-    # a submodule not imported yet (e.g. ``advisor.kb.SHIPPED`` or ``advisor.render``)
+    # a submodule not imported yet (e.g. ``advisor.kb.SHIPPED`` or ``advisor.stability``)
     if not name.startswith("_"):
         try:
             return importlib.import_module(f"{__name__}.{name}")

@@ -79,7 +79,8 @@ from .batch_io import (EXTENSIONS, FIXED, FORMATS, INPUT_FORMATS, STATUSES, Flat
                        row_no, summary_counts, summary_line, temp_path)
 from .consult import AXES, DISCLAIMER, Constraints, check_constraints, consult
 from .errors import AdvisorError, AmbiguousDisease, UnknownDisease, UsageError
-from .kb import Knowledge, load_cached
+from .kb import Knowledge
+from .kbcache import load_cached
 from .limits import MAX_CONSTRAINT_CHARS, LimitError, check_constraint_values, check_query, shown
 
 CONSTRAINT_COLUMNS = ("exclude_source", "route", "clinical_only", "population")
@@ -180,9 +181,9 @@ def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3,
     first = adv.recs["sources"][0] if adv.recs["sources"] else None
     out["level"] = first.level if first else None  # the top source's level: evidence for this disease
     if stability:  # (samples, seed): how often each axis' #1 stays #1 under perturbed weights
-        from . import whatif
+        from . import stability as S
 
-        out["stability"] = whatif.stability_cell(adv, whatif.stability(kb, adv, *stability))
+        out["stability"] = S.stability_cell(adv, S.stability(kb, adv, *stability))
     out["citations"] = cites[:MAX_CITATIONS]
     out["cautions"] = [c["id"] for c in adv.cautions]
     return out

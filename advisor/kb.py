@@ -336,22 +336,6 @@ def _check_weights(w, path: str, col: _Collector):
             col.add(path, kl, kc, f"weights.{k}", "unknown weight group")
 
 
-def load(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = (), *,
-         use_cache: bool = True) -> Knowledge:
-    """The validated knowledge base of ``kb_dir`` (default: the shipped one) with the overlay
-    directories ``extra``; raise KnowledgeError listing every problem.
-
-    With ``use_cache`` (the default) the result comes from the compile cache when an intact one
-    exists for exactly these files and this version (see :mod:`advisor.kbcache`), else it is read,
-    validated and then cached. ``use_cache=False`` always reads and validates from source (what
-    ``kb check`` needs)."""
-    if use_cache:
-        from . import kbcache
-
-        return kbcache.load(kb_dir, extra)
-    return load_source(kb_dir, extra)
-
-
 def load_source(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = ()) -> Knowledge:
     """Read, validate and index the YAML (no cache); raise KnowledgeError listing every problem."""
     base = Path(kb_dir) if kb_dir else SHIPPED
@@ -712,10 +696,3 @@ def _index(kb: Knowledge):
 def categories_of(disease: dict) -> list[str]:
     """A disease's categories: its organ system, then its processes (derived, for dumps and indices)."""
     return [disease["organ"], *disease.get("processes", ())]
-
-
-@lru_cache(maxsize=8)
-def load_cached(kb_dir: str | None = None, extra: tuple[str, ...] = ()) -> Knowledge:
-    """:func:`load` through the compile cache, memoised in this process (one Knowledge per
-    directory set: commands and batch workers call it many times)."""
-    return load(kb_dir, extra)

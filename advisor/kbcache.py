@@ -41,6 +41,7 @@ import os
 import pickle
 import sys
 from dataclasses import fields
+from functools import lru_cache
 from pathlib import Path
 
 from . import kb as K
@@ -357,3 +358,28 @@ def derived(kb: K.Knowledge, name: str, code: Iterable[Path], build) -> dict:
         return table
     last_derived[name] = status
     return table
+
+
+# ------------------------------------------------------------------------------------------
+# the public ways in
+
+
+def load_kb(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = (), *,
+         use_cache: bool = True) -> K.Knowledge:
+    """The validated knowledge base of ``kb_dir`` (default: the shipped one) with the overlay
+    directories ``extra``; raise KnowledgeError listing every problem.
+
+    With ``use_cache`` (the default) the result comes from the compile cache when an intact one
+    exists for exactly these files and this version (see :mod:`advisor.kbcache`), else it is read,
+    validated and then cached. ``use_cache=False`` always reads and validates from source (what
+    ``kb check`` needs)."""
+    if use_cache:
+        return load(kb_dir, extra)
+    return K.load_source(kb_dir, extra)
+
+
+@lru_cache(maxsize=8)
+def load_cached(kb_dir: str | None = None, extra: tuple[str, ...] = ()) -> K.Knowledge:
+    """:func:`load_kb` through the compile cache, memoised in this process (one Knowledge per
+    directory set: commands and batch workers call it many times)."""
+    return load(kb_dir, extra)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 
 from .axes import ITEM_AXIS
@@ -256,6 +257,28 @@ def dump(kb: Knowledge) -> dict:
 
 def rules_list(kb: Knowledge) -> list[dict]:
     """Every rule as declared (rules/rules.yaml), in stage and priority order."""
-    from .explain import rule_ids, rule_json
 
     return [rule_json(kb, rid) for rid in rule_ids()]
+
+
+# ------------------------------------------------------------------------------------------
+# rules as data
+
+
+def rule_ids() -> list[str]:
+    from ..rules import RULE_LIST, STAGES
+
+    return [r.id for r in sorted(RULE_LIST, key=lambda r: (STAGES.index(r.stage), r.priority, r.index))]
+
+
+def rule_json(kb: Knowledge, rule_id: str) -> dict:
+    """One rule as declared: conditions (fact, test, text), what it asserts, its weight and citations."""
+    from ..rules import RULES
+
+    if rule_id not in RULES:
+        raise UnknownItem("rule", rule_id, difflib.get_close_matches(rule_id, list(RULES), n=3, cutoff=0.5))
+    r = RULES[rule_id]
+    out = r.as_json()
+    out["citations"] = kb.citations({"cites": list(r.cites)})
+    out["cf"] = kb.weights["rules"].get(rule_id) if r.weight == f"rules.{rule_id}" else None
+    return out

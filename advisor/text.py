@@ -48,9 +48,28 @@ def short_cite(kb, key: str) -> str:
     ref = kb.references.get(key)
     if ref is None or key in ("heo2018", "cai2020"):
         return cite_label(kb, key)
-    from .citations import authors
-
     people, _ = authors(ref["authors"])
     first = people[0][0] if people else ref["authors"].split(",")[0]
     via = ", ".join(f"{'Heo' if r == 'heo2018' else 'Cai'} [{n}]" for r, n in sorted(ref["cited_in"].items()))
     return f"{first} {ref['year']} ({via})"
+
+
+_ET_AL = re.compile(r",?\s*et al\.?$")
+
+
+def authors(text: str) -> tuple[list[tuple[str, str]], bool]:
+    """"Heo JS, Kim J, et al." (Vancouver) -> ([("Heo", "JS"), ("Kim", "J")], True): family, initials; et al."""
+    text = text.strip()
+    more = bool(_ET_AL.search(text))
+    text = _ET_AL.sub("", text)
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if _ET_AL.search(part):
+            more, part = True, _ET_AL.sub("", part).strip()
+        family, _, given = part.rpartition(" ")
+        if not family or not re.fullmatch(r"[A-Z][A-Za-z\-]{0,4}", given):
+            family, given = part, ""  # a single name or a group author
+        out.append((family, given))
+    return out, more

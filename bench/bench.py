@@ -67,14 +67,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 import synthetic  # noqa: E402
 
 from msc_ev import advisor  # noqa: E402
-from msc_ev.advisor import kbcache, render  # noqa: E402
+from msc_ev.advisor import kbcache  # noqa: E402
+from msc_ev.views import render  # noqa: E402
 
 PY = sys.executable
 CLI = [PY, "-c", "from msc_ev.cli import main; main()"]
 DEPS = [PY, "-c", "import durable.lang, typer, rich, yaml"]
 QUERY = "perinatal brain injury"
 # the floor for a one-shot JSON advice: the library alone, no Typer, no Rich
-LIBRARY_JSON = [PY, "-c", "import sys\nfrom msc_ev import advisor\nfrom msc_ev.advisor.render import to_json\n"
+LIBRARY_JSON = [PY, "-c", "import sys\nfrom msc_ev import advisor\nfrom msc_ev.views.render import to_json\n"
                 f"adv = advisor.consult(advisor.load_kb(), {QUERY!r})\n"
                 "sys.stdout.write(to_json(adv.as_json()))"]
 TARGETS = {

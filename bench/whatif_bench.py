@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from msc_ev import advisor  # noqa: E402
-from msc_ev.advisor import whatif as W  # noqa: E402
+from msc_ev.views import whatif as W  # noqa: E402
 from msc_ev.advisor.consult import Constraints  # noqa: E402
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from msc_ev import advisor
-from msc_ev.advisor import render
+from msc_ev.views import render
 from msc_ev.advisor.consult import Constraints, prepare
 
 

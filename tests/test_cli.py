@@ -311,7 +311,7 @@ def test_rich_tables_wrap_rather_than_cut(kb, width, golden):
 
     from rich.console import Console
 
-    from msc_ev.advisor import render
+    from msc_ev.terminal import rich_advice as render
 
     con = Console(file=io.StringIO(), width=width, color_system=None)
     render.print_rich(kb, _synthetic(kb), con, 5)
@@ -388,7 +388,7 @@ def test_wheel_installs_only_under_msc_ev(tmp_path):
     outside = [n for n in names if not (n.startswith("msc_ev/") or n.startswith(dist_info))]
     assert outside == []
     for must in ("msc_ev/cli.py", "msc_ev/advisor/__init__.py", "msc_ev/advisor/ids.py",
-                 "msc_ev/advisor/citations.py", "msc_ev/advisor/console.py", "msc_ev/rules/__init__.py",
+                 "msc_ev/views/citations.py", "msc_ev/terminal/ask_console.py", "msc_ev/__main__.py", "msc_ev/rules/__init__.py",
                  "msc_ev/knowledge/references.yaml", "msc_ev/knowledge/evidence/cai2020.yaml"):
         assert must in names, must
     assert not [n for n in names if n.startswith("msc_ev/tests/") or "/__pycache__/" in n]

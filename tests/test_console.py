@@ -13,8 +13,8 @@ import pytest
 from prompt_toolkit.document import Document
 
 from msc_ev import advisor
-from msc_ev.advisor import interactive
-from msc_ev.advisor.console import AskCompleter, history_path
+from msc_ev.terminal import ask as interactive
+from msc_ev.terminal.ask_console import AskCompleter, history_path
 
 ROOT = Path(__file__).resolve().parent.parent
 CMD = [sys.executable, "-c", "from msc_ev.cli import main; main()"]

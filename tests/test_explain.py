@@ -12,8 +12,10 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from msc_ev import advisor
-from msc_ev.advisor import explain as X
-from msc_ev.advisor import interactive
+from msc_ev.views import explain as X
+from msc_ev.terminal import ask as interactive
+from msc_ev.terminal.rich_docs import print_doc
+from msc_ev.terminal.rich_how import print_explain, step_explain
 
 WIDTH = 100
 
@@ -24,7 +26,7 @@ def console():
 
 def render(doc):
     con = console()
-    doc.print(con)
+    print_doc(doc, con)
     return con.file.getvalue()
 
 
@@ -325,7 +327,7 @@ def test_every_explanation_states_the_disclaimer(kbc, oa):
 
 def _explain_text(kbc, adv):
     con = console()
-    X.print_explain(kbc, adv, con)
+    print_explain(kbc, adv, con)
     return con.file.getvalue()
 
 
@@ -369,7 +371,7 @@ def test_step_quits_on_q(kbc):
     n = len(adv.trace)
     assert n >= 3
     con = console()
-    shown = X.step_explain(kbc, adv, con, _stepper(["", "q"]))
+    shown = step_explain(kbc, adv, con, _stepper(["", "q"]))
     out = con.file.getvalue()
     assert shown == 2 and f"Stopped after firing 2 of {n}." in out and "\n3. " not in out.split("Stopped")[0]
 
@@ -377,7 +379,7 @@ def test_step_quits_on_q(kbc):
 def test_step_eof_runs_to_the_end(kbc):
     adv = advisor.consult(kbc, "radiation-injury")
     con = console()
-    assert X.step_explain(kbc, adv, con, _stepper([])) == len(adv.trace)
+    assert step_explain(kbc, adv, con, _stepper([])) == len(adv.trace)
     assert "Ranking: MSC sources" in con.file.getvalue()
 
 
@@ -385,7 +387,7 @@ def test_step_shows_each_firing_then_what_it_derived_in_firing_order(kbc):
     """Nothing derived is shown before the firing that derived it (issue 15)."""
     adv = advisor.consult(kbc, "insulin-resistance")
     con = console()
-    X.step_explain(kbc, adv, con, _stepper([]))
+    step_explain(kbc, adv, con, _stepper([]))
     out = con.file.getvalue()
     before_firings = out.split("Forward chaining:")[0]
     assert "(derived)" not in before_firings and "relation:" not in before_firings

@@ -1,4 +1,4 @@
-"""The Typer-free fast path of ``cli.main`` (advisor/cli_fast.py) and what keeps a one-shot run cheap
+"""The Typer-free fast path of ``cli.main`` (terminal/fast_json.py) and what keeps a one-shot run cheap
 (issue 14), checked without timing anything.
 
 - the fast path answers exactly the plain JSON advice, and gives the bytes the Typer command gives:
@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from msc_ev import advisor
-from msc_ev.advisor import cli_core, cli_fast, icd, kbcache
+from msc_ev.advisor import icd, kbcache
+from msc_ev.terminal import common as cli_core, fast_json as cli_fast
 
 CLI = [sys.executable, "-c", "from msc_ev.cli import main; main()"]
 Q = "perinatal brain injury"
@@ -155,7 +156,7 @@ def test_parse_reads_the_options_as_click_does(monkeypatch):
 
 
 def test_the_fast_path_reads_the_typer_commands_own_options():
-    """One declaration (advisor/cli_core.py): every option the fast path reads is the Typer option of
+    """One declaration (terminal/common.py): every option the fast path reads is the Typer option of
     the same parameter, with the same names, metavar and help; and no other Typer option of advise
     shares a name with it."""
     import typer.main

@@ -29,6 +29,7 @@ from typer.testing import CliRunner
 
 from msc_ev import cli
 from msc_ev.advisor import kb as K
+from msc_ev.advisor import kbcache
 
 PER_RUN = 10.0  # seconds: generous for two shared cores; a typical run takes well under 1 s
 
@@ -171,7 +172,7 @@ def test_fuzz_batch(inp, out_fmt, exclude, top):
 
 
 def _fresh(tmpdir: Path):
-    K.load_cached.cache_clear()  # a path reused by hypothesis must not hit a stale cache
+    kbcache.load_cached.cache_clear()  # a path reused by hypothesis must not hit a stale cache
 
 
 yaml_value = st.recursive(
@@ -198,7 +199,7 @@ def test_fuzz_overlay_yaml(doc):
             assert err.startswith("msc-ev: knowledge base invalid: ")
     finally:
         shutil.rmtree(d)
-        K.load_cached.cache_clear()
+        kbcache.load_cached.cache_clear()
 
 
 SHIPPED_FILES = sorted(p.relative_to(K.SHIPPED).as_posix() for p in K.SHIPPED.rglob("*.yaml"))
@@ -250,7 +251,7 @@ def test_fuzz_mutated_knowledge(name, how, seed):
             assert err.startswith("msc-ev: knowledge base invalid: "), err[:300]
     finally:
         shutil.rmtree(d)
-        K.load_cached.cache_clear()
+        kbcache.load_cached.cache_clear()
 
 
 @pytest.mark.parametrize("args,stdin", [

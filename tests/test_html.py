@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from msc_ev import advisor
-from msc_ev.advisor.html_page import explain_html
+from msc_ev.views.html_page import explain_html
 from msc_ev.cli import app
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

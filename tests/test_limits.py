@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from msc_ev import advisor, cli
 from msc_ev.advisor import kb as K
-from msc_ev.advisor import kbtools, limits, yamlio
+from msc_ev.advisor import kbcache, kbtools, limits, yamlio
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,9 +23,9 @@ def kbcopy(tmp_path, monkeypatch):
     """A copy of the shipped knowledge in tmp_path/kb; paths in messages are relative to tmp_path."""
     shutil.copytree(K.SHIPPED, tmp_path / "kb", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     monkeypatch.chdir(tmp_path)
-    K.load_cached.cache_clear()  # "kb" is a relative path: no knowledge cached from another test
+    kbcache.load_cached.cache_clear()  # "kb" is a relative path: no knowledge cached from another test
     yield tmp_path / "kb"
-    K.load_cached.cache_clear()
+    kbcache.load_cached.cache_clear()
 
 
 def problems(kb_dir, extra=()):

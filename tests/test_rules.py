@@ -68,7 +68,7 @@ def test_rules_json_prints_each_rule_as_declared():
     res = runner.invoke(cli.app, ["rules", "--format", "json"])
     assert res.exit_code == 0
     data = json.loads(res.stdout)
-    assert [r["id"] for r in data["rules"]] == [r for r in advisor.explain.rule_ids()]
+    assert [r["id"] for r in data["rules"]] == [r for r in advisor.kbtools.rule_ids()]
     one = next(r for r in data["rules"] if r["id"] == "rel-organ-process")
     assert one["conditions"][1] == {
         "bind": "d", "fact": "disease",

@@ -1,4 +1,4 @@
-"""Issue 16: stability, what would put an item first, and `msc-ev diff` (advisor/whatif.py).
+"""Issue 16: stability, what would put an item first, and `msc-ev diff` (views/whatif.py).
 
 Rankings are being re-tuned while the reasoning core is rewritten, so these tests pin the
 contracts (fields, exit codes, messages, determinism, and that every suggestion really flips the
@@ -17,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from msc_ev import advisor
-from msc_ev.advisor import whatif as W
+from msc_ev.advisor import stability as stability_module
+from msc_ev.views import whatif as W
 from msc_ev.advisor.consult import Constraints
 from msc_ev.cli import app
 
@@ -132,7 +133,7 @@ def test_rescored_agrees_with_re_consulting(kb):
 
 def test_a_wrong_rescoring_model_is_caught_and_the_engine_is_used(kb, monkeypatch):
     adv = advisor.consult(kb, "perinatal brain injury")
-    monkeypatch.setattr(W, "_contribution_leaves", lambda *a, **k: [])  # pretend no weight matters
+    monkeypatch.setattr(stability_module, "_contribution_leaves", lambda *a, **k: [])  # pretend no weight matters
     stab = W.stability(kb, adv, 3, 0)
     assert stab.method == "re-consulted"
     assert ": predicted " in stab.note

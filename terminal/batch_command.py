@@ -9,9 +9,9 @@ from typing import List, Optional
 import typer
 
 from .. import advisor
-from .cli_options import CLINICAL, POPULATION, ROUTE, Command, constraints, pick_format, resolved
+from .typer_options import CLINICAL, POPULATION, ROUTE, Command, constraints, pick_format, resolved
 from .completion import complete_source
-from .errors import AdvisorError
+from ..advisor.errors import AdvisorError
 
 
 class OutFmt(str, Enum):
@@ -68,8 +68,8 @@ def register(app, knowledge, fail, out):
         1 when any row is unknown, ambiguous or an error, 2 on usage errors. A summary goes to
         standard error.
         """
-        from . import batch as B
-        from .batch_pool import PoolError
+        from ..advisor import batch as B
+        from ..advisor.batch_pool import PoolError
 
         try:
             chosen = pick_format(fmt.value if fmt else None, output, list(OutFmt), "csv")

@@ -1,6 +1,6 @@
 """The Typer app of msc-ev: every command, its help and its errors. Thin: parse, call one advisor
 function, render. ``cli.main`` imports it for everything except the plain one-shot JSON advice,
-which it answers without Typer (advisor/cli_fast.py) with the same bytes.
+which it answers without Typer (terminal/fast_json.py) with the same bytes.
 
 Library errors are typed (advisor.errors); each becomes one message on stderr and the exit code
 of the output contract, docs/output-contract.md (1: understood but unanswerable; 2: usage or
@@ -16,10 +16,10 @@ from typing import List, Optional
 import typer
 
 from .. import advisor
-from . import cli_core as core
-from .cli_options import CLINICAL, CONTEXT, EXCLUDE, Command, POPULATION, ROUTE, Fmt, disease_argument, option
-from .cli_options import pick_format
-from .errors import AdvisorError
+from . import common as core
+from .typer_options import CLINICAL, CONTEXT, EXCLUDE, Command, POPULATION, ROUTE, Fmt, disease_argument, option
+from .typer_options import pick_format
+from ..advisor.errors import AdvisorError
 
 DISCLAIMER = advisor.DISCLAIMER
 
@@ -101,7 +101,8 @@ def advise(
     top: int = typer.Option(5, "--top", metavar="N", min=0, help="Rows per section in the rich view (0: all)."),
 ):
     """Rank sources, routes and engineering options for DISEASE."""
-    from . import render
+    from ..views import render
+    from . import rich_advice
 
     try:
         chosen = pick_format(fmt.value if fmt else None, output, list(Fmt), "rich")
@@ -119,10 +120,10 @@ def advise(
         buf = io.StringIO()
         from rich.console import Console
 
-        render.print_rich(kb, adv, Console(file=buf, width=100, color_system=None), top or None)
+        rich_advice.print_rich(kb, adv, Console(file=buf, width=100, color_system=None), top or None)
         write_output(output, buf.getvalue())
     else:
-        render.print_rich(kb, adv, out(), top or None)
+        rich_advice.print_rich(kb, adv, out(), top or None)
 
 
 # ----------------------------------------------------------------------------- kb commands
@@ -139,7 +140,7 @@ class DumpFmt(str, Enum):
 @kb_app.command("check", cls=Command)
 def kb_check():
     """Validate the knowledge base from source, never from the cache (schema, cross-references, ICD-10-CM codes, rule weights)."""
-    from . import kbtools
+    from ..advisor import kbtools
 
     try:
         kb = advisor.load_kb(STATE.kb_dir, STATE.kb_extra, use_cache=False)
@@ -154,7 +155,8 @@ def kb_check():
 @kb_app.command("stats", cls=Command)
 def kb_stats(fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", metavar="FORMAT", help="rich or json.")):
     """Counts of everything in the knowledge base."""
-    from . import kbtools, render
+    from ..advisor import kbtools
+    from ..views import render
 
     try:
         s = kbtools.stats(knowledge())
@@ -174,8 +176,8 @@ def kb_stats(fmt: Fmt = typer.Option(Fmt.rich, "--format", "-f", metavar="FORMAT
 @kb_app.command("show", cls=Command)
 def kb_show(item: str = typer.Argument(..., metavar="ID", help="Any id: disease, source, route, option, reference, evidence, trial, category; or cai2020:N.")):
     """Show one record and everything that points to it."""
-    from . import kbtools
-    from .docview import show_record
+    from ..advisor import kbtools
+    from .rich_docs import show_record
 
     try:
         kb = knowledge()
@@ -188,7 +190,7 @@ def kb_show(item: str = typer.Argument(..., metavar="ID", help="Any id: disease,
 @kb_app.command("search", cls=Command)
 def kb_search(text: str = typer.Argument(..., metavar="TEXT", help="Words to look for in ids, names, synonyms, effects, titles.")):
     """Search the knowledge base."""
-    from . import kbtools
+    from ..advisor import kbtools
 
     try:
         hits = kbtools.search(knowledge(), text)
@@ -211,15 +213,16 @@ def kb_dump(
                                               ".ris: the format follows the extension unless --format is given)."),
 ):
     """Print the whole knowledge base (docs/output-contract.md), or all its references for a reference manager."""
-    from . import kbtools, render
-    from .cli_options import EXTENSIONS
+    from ..advisor import kbtools
+    from ..views import render
+    from .typer_options import EXTENSIONS
 
     ext = {**EXTENSIONS, ".yaml": "yaml", ".yml": "yaml", ".bib": "bibtex", ".ris": "ris"}
     try:
         chosen = _dump_format(fmt.value if fmt else None, output, ext)
         kb = knowledge()
         if chosen in ("bibtex", "ris", "csl-json"):
-            from .citations import export
+            from ..views.citations import export
 
             write_output(output, export(kb, sorted(kb.references), chosen))
             return
@@ -238,7 +241,7 @@ def kb_dump(
 def _dump_format(given, output, ext) -> str:
     from pathlib import Path
 
-    from .errors import UsageError
+    from ..advisor.errors import UsageError
 
     implied = ext.get(Path(output).suffix.lower()) if output and output != "-" else None
     if given and implied and given != implied:
@@ -251,8 +254,11 @@ def _dump_format(given, output, ext) -> str:
 
 
 # Commands that live in their own modules register themselves on the app.
-from . import cli_batch, cli_explain  # noqa: E402
+from . import batch_command as cli_batch  # noqa: E402
+from . import explain_commands as cli_explain
 
 cli_explain.register(app, knowledge, fail, out, write_output)
 cli_batch.register(app, knowledge, fail, out)
-from .cli_extra import register as _extra; _extra(app, knowledge, fail, out)  # noqa: E402,E702 (issue 16)
+from . import whatif_commands  # noqa: E402
+
+whatif_commands.register(app, knowledge, fail, out, STATE)

@@ -12,10 +12,10 @@ from typing import List, Optional
 
 import typer
 
-from .cli_options import CLINICAL, EXCLUDE, POPULATION, ROUTE, Command, Fmt, disease_argument
-from .cli_options import constraints as _constraints
-from .cli_options import require_candidates, resolved
-from .errors import AdvisorError, UsageError
+from .typer_options import CLINICAL, EXCLUDE, POPULATION, ROUTE, Command, Fmt, disease_argument
+from .typer_options import constraints as _constraints
+from .typer_options import require_candidates, resolved
+from ..advisor.errors import AdvisorError, UsageError
 
 
 class GraphFmt(str, Enum):
@@ -39,6 +39,13 @@ ITEM_HELP = "A source, route or engineering option: id, name or abbreviation (uc
 FORMAT = typer.Option(Fmt.rich, "--format", "-f", metavar="FORMAT", help="rich, json or markdown.")
 
 
+def print_doc(doc, console) -> None:
+    """Draw an explanation document with Rich (imported only when something is drawn)."""
+    from .rich_docs import print_doc as draw
+
+    draw(doc, console)
+
+
 def register(app, knowledge, fail, out, write_output=None):
     from .. import advisor
 
@@ -51,14 +58,14 @@ def register(app, knowledge, fail, out, write_output=None):
         return kb, adv
 
     def _emit(fmt, doc_fn, json_fn):
-        from . import render
+        from ..views import render
 
         if fmt.value == "json":
             sys.stdout.write(render.to_json(json_fn()))
         elif fmt.value == "markdown":
             sys.stdout.write(doc_fn().markdown())
         else:
-            doc_fn().print(out())
+            print_doc(doc_fn(), out())
 
     @app.command(cls=Command)
     def why(
@@ -71,8 +78,8 @@ def register(app, knowledge, fail, out, write_output=None):
         population: Optional[str] = POPULATION,
     ):
         """Every contribution behind ID for DISEASE, with citations and the arithmetic."""
-        from . import explain as X
-        from .ids import resolve_item
+        from ..views import explain as X
+        from ..advisor.ids import resolve_item
 
         try:
             kb, adv = _consult(disease, exclude_source, route, clinical_only, population)
@@ -92,8 +99,8 @@ def register(app, knowledge, fail, out, write_output=None):
         population: Optional[str] = POPULATION,
     ):
         """What ID got, which rules could have supported it and which condition failed."""
-        from . import explain as X
-        from .ids import resolve_item
+        from ..views import explain as X
+        from ..advisor.ids import resolve_item
 
         try:
             kb, adv = _consult(disease, exclude_source, route, clinical_only, population, need_candidates=False)
@@ -116,8 +123,8 @@ def register(app, knowledge, fail, out, write_output=None):
         population: Optional[str] = POPULATION,
     ):
         """The whole chain: query, disease, each rule firing in order and what it derived, ranking."""
-        from . import explain_how as H
-        from . import render
+        from ..views import how as H
+        from ..views import render
 
         try:
             if step and fmt in (GraphFmt.mermaid, GraphFmt.dot):
@@ -143,9 +150,13 @@ def register(app, knowledge, fail, out, write_output=None):
         elif fmt is GraphFmt.dot:
             sys.stdout.write(H.explain_dot(kb, adv))
         elif step:
-            H.step_explain(kb, adv, out(), input)
+            from . import rich_how
+
+            rich_how.step_explain(kb, adv, out(), input)
         else:
-            H.print_explain(kb, adv, out())
+            from . import rich_how
+
+            rich_how.print_explain(kb, adv, out())
 
     @app.command(cls=Command)
     def rules(
@@ -153,8 +164,8 @@ def register(app, knowledge, fail, out, write_output=None):
         fmt: Fmt = FORMAT,
     ):
         """Browse the rule base as declared: conditions, what each rule asserts, weights, citations (--format markdown: the rule book)."""
-        from . import explain as X
-        from .kbtools import rules_list
+        from ..views import explain as X
+        from ..advisor.kbtools import rules_list
 
         try:
             kb = knowledge()
@@ -178,10 +189,10 @@ def register(app, knowledge, fail, out, write_output=None):
                                              help="Write to FILE instead of standard output."),
     ):
         """The full reference, where each review cites it and which evidence uses it; or export references."""
-        from . import explain as X
-        from . import render
-        from .citations import export
-        from .errors import UnknownDisease, UnknownItem
+        from ..views import explain as X
+        from ..views import render
+        from ..views.citations import export
+        from ..advisor.errors import UnknownDisease, UnknownItem
 
         emit = write_output or (lambda _o, text: sys.stdout.write(text))
         try:
@@ -202,7 +213,7 @@ def register(app, knowledge, fail, out, write_output=None):
                 elif fmt is CiteFmt.markdown:
                     emit(output, X.cite_doc(kb, keys[0]).markdown())
                 else:
-                    X.cite_doc(kb, keys[0]).print(out())
+                    print_doc(X.cite_doc(kb, keys[0]), out())
             else:
                 res = adv.resolution
                 if fmt is CiteFmt.json:
@@ -238,7 +249,7 @@ def register(app, knowledge, fail, out, write_output=None):
         commands, and a toolbar showing the disease and constraints; with piped input it reads
         one line at a time.
         """
-        from . import interactive
+        from . import ask as interactive
 
         try:
             kb = knowledge()
@@ -246,6 +257,8 @@ def register(app, knowledge, fail, out, write_output=None):
             cons = resolved(kb, _constraints(exclude_source, route, clinical_only, population))
         except AdvisorError as exc:
             fail(exc)
+        from .ask_console import terminal_reader
+
         code = interactive.run(kb, out(), None, disease, cons if (given or disease) else None,
-                               history=not no_history, vi=vi)
+                               history=not no_history, vi=vi, reader=terminal_reader)
         raise typer.Exit(code)

@@ -1,4 +1,4 @@
-"""Commands and options of issue 16: ``advise --stability``, ``explain --format html``, ``diff``.
+"""What-if commands and options: ``advise --stability``, ``explain --format html``, ``diff``.
 
 ``register(app)`` adds them to the Typer app of ``cli.py``. It must run after ``advise`` and
 ``explain`` are registered: it extends those two commands in place (their own parameters and
@@ -19,7 +19,7 @@ from typing import List, Optional
 
 import typer
 
-from .errors import AdvisorError, UsageError
+from ..advisor.errors import AdvisorError, UsageError
 
 
 class DiffFmt(str, Enum):
@@ -33,7 +33,7 @@ def _command(app, name: str):
         cname = info.name or info.callback.__name__.replace("_", "-")
         if cname == name:
             return info
-    raise RuntimeError(f"cli_extra.register: the app has no {name!r} command to extend (register it first)")
+    raise RuntimeError(f"whatif_commands.register: the app has no {name!r} command to extend (register it first)")
 
 
 def _extend(app, name: str, extra: list[inspect.Parameter], handle, replace: dict | None = None):
@@ -90,13 +90,13 @@ def write_atomic(path: str, text: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------
-# views of stability and diff (text; the JSON comes from advisor.whatif)
+# views of stability and diff (text; the JSON comes from views/whatif.py)
 
 
 def stability_markdown(adv, stab) -> str:
-    from .consult import AXES
-    from .render import TITLES
-    from .whatif import stability_words
+    from ..advisor.consult import AXES
+    from ..views.render import TITLES
+    from ..views.whatif import stability_words
 
     s = stab.settings_json()
     lines = ["## Stability", "",
@@ -120,9 +120,9 @@ def stability_rich(adv, stab, top: int | None):
     from rich.table import Table
     from rich.text import Text
 
-    from .consult import AXES
-    from .render import TITLES
-    from .whatif import stability_words
+    from ..advisor.consult import AXES
+    from ..views.render import TITLES
+    from ..views.whatif import stability_words
 
     s = stab.settings_json()
     parts = [Text(f"Stability: {stab.samples} settings of all {len(stab.perturbed)} certainty strengths, each "
@@ -144,7 +144,7 @@ def stability_rich(adv, stab, top: int | None):
 
 
 def diff_text(entries: list[dict], overlay: str, compared: int, markdown: bool = False) -> str:
-    from .consult import DISCLAIMER
+    from ..advisor.consult import DISCLAIMER
 
     changed = [e for e in entries if e["changes"]]
     lines = []
@@ -183,19 +183,13 @@ def diff_text(entries: list[dict], overlay: str, compared: int, markdown: bool =
 # registration
 
 
-def register(app, knowledge=None, fail=None, out=None) -> None:
+def register(app, knowledge, fail, out, state) -> None:
+    """Add these commands to ``app``; ``state`` holds the global --kb/--kb-extra options."""
     from .. import advisor
-    from . import render, whatif
-    from .cli_options import constraints as _constraints, Command
-
-    def _cli():
-        from .. import cli
-
-        return cli
-
-    knowledge = knowledge or (lambda: _cli().knowledge())
-    fail = fail or (lambda exc: _cli().fail(exc))
-    out = out or (lambda: _cli().out())
+    from ..views import render
+    from ..views import whatif
+    from . import rich_advice
+    from .typer_options import constraints as _constraints, Command
 
     # ---------------------------------------------------------------- advise --stability
     def advise_handle(orig, kw, ex):
@@ -220,7 +214,7 @@ def register(app, knowledge=None, fail=None, out=None) -> None:
             sys.stdout.write(text.rstrip("\n") + "\n\n" + stability_markdown(adv, stab))
         else:
             top = kw.get("top")
-            render.print_rich(kb, adv, out(), top or None)
+            rich_advice.print_rich(kb, adv, out(), top or None)
             out().print(stability_rich(adv, stab, top or None))
 
     _extend(app, "advise", [
@@ -237,7 +231,7 @@ def register(app, knowledge=None, fail=None, out=None) -> None:
     hints = typing.get_type_hints(info.callback)
     base_fmt = hints.get("fmt")
     if base_fmt is None or not (isinstance(base_fmt, type) and issubclass(base_fmt, Enum)):
-        raise RuntimeError("cli_extra.register: explain has no enum --format parameter named fmt")
+        raise RuntimeError("whatif_commands.register: explain has no enum --format parameter named fmt")
     members = {m.name: m.value for m in base_fmt}
     members["html"] = "html"
     ExplainFmt = Enum("ExplainFmt", members, type=str)
@@ -255,7 +249,7 @@ def register(app, knowledge=None, fail=None, out=None) -> None:
                 raise typer.Exit(2)
             kw["fmt"] = base_fmt(fmt)
             return orig(**kw)
-        from .html_page import explain_html
+        from ..views.html_page import explain_html
 
         try:
             kb = knowledge()
@@ -287,13 +281,11 @@ def register(app, knowledge=None, fail=None, out=None) -> None:
                                        help="Exit 1 when some recommendation changes (as git diff --exit-code)."),
     ):
         """What an overlay changes: every recommendation whose rank or tier moves, and the rule firings that differ."""
-        from .. import cli as _c
-
         try:
             base = knowledge()
             if not Path(overlay).is_dir():
                 raise UsageError(f"overlay directory not found: {overlay}")
-            overlaid = advisor.load_cached(_c.STATE.kb_dir, (*_c.STATE.kb_extra, overlay))
+            overlaid = advisor.load_cached(state.kb_dir, (*state.kb_extra, overlay))
             entries = whatif.diff(base, overlaid, list(diseases) if diseases else None)
         except AdvisorError as exc:
             fail(exc)

@@ -3,11 +3,11 @@ when the shell asks for completions, never on an ordinary run."""
 
 from __future__ import annotations
 
-from .text import norm
+from ..advisor.text import norm
 
 
 def _kb():
-    from .kb import load_cached
+    from ..advisor.kbcache import load_cached
 
     return load_cached(None, ())
 

@@ -1,6 +1,6 @@
 """Explanations (the model): why, why-not, the rules and citations, as small :class:`Doc` documents.
 
-A Doc is headings, paragraphs, list items and worked arithmetic; :mod:`advisor.docview` prints it
+A Doc is headings, paragraphs, list items and worked arithmetic; :mod:`msc_ev.terminal.rich_docs` prints it
 with Rich, :meth:`Doc.markdown` writes Markdown, and the ``*_json`` functions give the same content
 as data. Nothing here imports Rich.
 
@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import difflib
 
-from .axes import AXIS_OF, AXIS_WORD, ITEM_AXIS as SUPPORT_AXIS
-from .consult import AXES, DISCLAIMER, Advice, Rec
-from .errors import UnknownItem
-from .kb import Knowledge
-from .text import TITLES, cite_label
-from .scoring import words
-from .text import norm
+from ..advisor.axes import AXIS_OF, AXIS_WORD, ITEM_AXIS as SUPPORT_AXIS
+from ..advisor.consult import AXES, DISCLAIMER, Advice, Rec
+from ..advisor.errors import UnknownItem
+from ..advisor.kb import Knowledge
+from ..advisor.kbtools import rule_ids, rule_json  # noqa: F401  (rule_json re-exported)
+from ..advisor.text import TITLES, cite_label
+from ..advisor.scoring import words
+from ..advisor.text import norm
 
 SINGULAR = {"diseases": "disease", "sources": "source", "routes": "route", "engineering": "engineering option",
             "references": "reference", "evidence": "evidence item", "trials": "trial", "categories": "category"}
@@ -72,11 +73,6 @@ class Doc:
         self.blocks += other.blocks
         return self
 
-    def print(self, console) -> None:
-        """Render to a Rich console (the view lives in :mod:`advisor.docview`)."""
-        from .docview import print_doc
-
-        print_doc(self, console)
 
     def markdown(self) -> str:
         out: list[str] = []
@@ -409,25 +405,6 @@ def why_not_doc(kb: Knowledge, adv: Advice, item: str, _with_head: bool = True) 
 # rules
 
 
-def rule_ids() -> list[str]:
-    from ..rules import RULE_LIST, STAGES
-
-    return [r.id for r in sorted(RULE_LIST, key=lambda r: (STAGES.index(r.stage), r.priority, r.index))]
-
-
-def rule_json(kb: Knowledge, rule_id: str) -> dict:
-    """One rule as declared: conditions (fact, test, text), what it asserts, its weight and citations."""
-    from ..rules import RULES
-
-    if rule_id not in RULES:
-        raise UnknownItem("rule", rule_id, difflib.get_close_matches(rule_id, list(RULES), n=3, cutoff=0.5))
-    r = RULES[rule_id]
-    out = r.as_json()
-    out["citations"] = kb.citations({"cites": list(r.cites)})
-    out["cf"] = kb.weights["rules"].get(rule_id) if r.weight == f"rules.{rule_id}" else None
-    return out
-
-
 def rules_doc(kb: Knowledge, rule_id: str | None = None) -> Doc:
     from ..rules import RULES
 
@@ -499,7 +476,7 @@ def cite_key(kb: Knowledge, key: str) -> str:
 def cite_json(kb: Knowledge, key: str) -> dict:
     from ..rules import RULES
 
-    from .kbtools import pointers
+    from ..advisor.kbtools import pointers
 
     k = cite_key(kb, key)
     ref = kb.references[k]
@@ -550,10 +527,10 @@ def cite_doc(kb: Knowledge, key: str) -> Doc:
     return doc.note()
 
 
-from .explain_how import (  # noqa: E402,F401  (views of the chain, re-exported)
-    explain_dot, explain_markdown, explain_mermaid, explain_tree, print_explain, step_explain,
+from .how import (  # noqa: E402,F401  (views of the chain, re-exported)
+    explain_dot, explain_markdown, explain_mermaid,
 )
 
 __all__ = ["rule_book", "Doc", "cite_doc", "cite_json", "explain_dot", "explain_markdown", "explain_mermaid",
-           "explain_tree", "find_item", "print_explain", "rule_json", "rules_doc", "step_explain",
+           "find_item", "rule_json", "rules_doc",
            "why_doc", "why_json", "why_not_doc", "why_not_json"]

@@ -9,29 +9,12 @@ of a disease and ``msc-ev cite KEY`` agree. Output is deterministic (the order o
 from __future__ import annotations
 
 import json
-import re
+
+
+from ..advisor.text import authors  # noqa: F401  (re-exported: the exports' author parsing)
 
 FORMATS = ("bibtex", "ris", "csl-json")
 REVIEW_NAME = {"heo2018": "Heo & Kim 2018", "cai2020": "Cai et al. 2020"}
-_ET_AL = re.compile(r",?\s*et al\.?$")
-
-
-def authors(text: str) -> tuple[list[tuple[str, str]], bool]:
-    """"Heo JS, Kim J, et al." (Vancouver) -> ([("Heo", "JS"), ("Kim", "J")], True): family, initials; et al."""
-    text = text.strip()
-    more = bool(_ET_AL.search(text))
-    text = _ET_AL.sub("", text)
-    out = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        if _ET_AL.search(part):
-            more, part = True, _ET_AL.sub("", part).strip()
-        family, _, given = part.rpartition(" ")
-        if not family or not re.fullmatch(r"[A-Z][A-Za-z\-]{0,4}", given):
-            family, given = part, ""  # a single name or a group author
-        out.append((family, given))
-    return out, more
 
 
 def cited_in_note(ref: dict, key: str) -> str:

@@ -1,7 +1,7 @@
-"""Typer's side of the options shared by the commands of cli_app.py, cli_explain.py and cli_batch.py.
+"""Typer's side of the options shared by the commands of app.py, explain_commands.py and batch_command.py.
 
 The options themselves (names, metavars, help) and the checks behind them are declared once in
-advisor/cli_core.py, which the fast path of ``cli.main`` reads too; they are re-exported here.
+terminal/common.py, which the fast path of ``cli.main`` reads too; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import typer
 from typer.core import TyperArgument, TyperCommand
 
-from . import cli_core as core
-from .cli_core import (DISEASE_HELP, EXTENSIONS, Fmt, NoCandidates, Opt, constraints, pick_format,  # noqa: F401
+from . import common as core
+from .common import (DISEASE_HELP, EXTENSIONS, Fmt, NoCandidates, Opt, constraints, pick_format,  # noqa: F401
                        require_candidates, resolved)
 from .completion import complete_disease, complete_route, complete_source
 
@@ -44,7 +44,7 @@ class Command(TyperCommand):
 
 
 def option(spec: Opt, **kw):
-    """The Typer option declared by ``spec`` (advisor/cli_core.py), default empty."""
+    """The Typer option declared by ``spec`` (terminal/common.py), default empty."""
     if spec.kind == "flag":
         return typer.Option(False, *spec.names, help=spec.help, **kw)
     default = [] if spec.kind == "list" else None

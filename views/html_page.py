@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from html import escape
 
-from .axes import ITEM_AXIS as axis_of
-from .consult import AXES, Advice
-from .kb import Knowledge
+from ..advisor.axes import ITEM_AXIS as axis_of
+from ..advisor.consult import AXES, Advice
+from ..advisor.kb import Knowledge
 
 TITLES = {"sources": "MSC sources", "routes": "Administration routes", "engineering": "Engineering options"}
 STAGES = ("classify", "evidence", "heuristic", "route", "engineering", "caution", "constraint")
@@ -100,7 +100,7 @@ def _fact_li(kb: Knowledge, fid: str, derived_at: dict[str, int], groups: dict[s
 
 def combine_steps(cfs: list[float]) -> tuple[float, list[str]]:
     """MYCIN combination written out step by step: the scorer's own (advisor.scoring.combine)."""
-    from .scoring import combine
+    from ..advisor.scoring import combine
 
     return combine(cfs)
 
@@ -447,7 +447,7 @@ def _ranking_section(kb: Knowledge, adv: Advice, stability: dict | None) -> str:
 def explain_html(kb: Knowledge, adv: Advice, stability: dict | None = None) -> str:
     """The whole page as one string (deterministic: the same consultation gives the same bytes).
 
-    ``stability`` optionally maps (axis, id) to the stability JSON of :mod:`advisor.whatif`.
+    ``stability`` optionally maps (axis, id) to the stability JSON of :mod:`msc_ev.advisor.stability`.
     """
     res = adv.resolution
     derived_at: dict[str, int] = {}

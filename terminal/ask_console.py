@@ -21,9 +21,9 @@ from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.enums import EditingMode
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 
-from . import ids as I
-from .consult import POPULATIONS
-from .interactive import WORDS
+from ..advisor import ids as I
+from ..advisor.consult import POPULATIONS
+from .ask import WORDS
 
 
 def history_path() -> Path:
@@ -109,7 +109,7 @@ class AskCompleter(Completer):
 
 
 def terminal_reader(session, *, history: bool = True, vi: bool = False):
-    """A ``read(prompt)`` for :class:`~advisor.interactive.Session` backed by prompt_toolkit."""
+    """A ``read(prompt)`` for :class:`~msc_ev.terminal.ask.Session` backed by prompt_toolkit."""
     if history:
         path = history_path()
         try:

@@ -1,8 +1,8 @@
 """What the msc-ev commands say and do, without Typer or Rich.
 
 - the declarations of the options several commands share (names, metavar, help): the Typer
-  commands build their options from them (advisor/cli_options.py) and the fast path of ``cli.main``
-  parses with them (advisor/cli_fast.py), so each is written once;
+  commands build their options from them (terminal/typer_options.py) and the fast path of ``cli.main``
+  parses with them (terminal/fast_json.py), so each is written once;
 - the output format chosen from ``--format`` and ``-o FILE``; the constraint checks; the check that
   something is left to rank;
 - the advise pipeline and the writer of ``-o FILE``, called by both the Typer command and the fast
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .errors import AdvisorError, UsageError
+from ..advisor.errors import AdvisorError, UsageError
 
 # ------------------------------------------------------------------------------ option declarations
 
@@ -104,8 +104,8 @@ def _suffix(path: str) -> str:
 def constraints(exclude_source, route, clinical_only, population):
     """The constraints as typed (resolve them with :func:`resolved` once the knowledge is loaded);
     values over the declared limits (advisor/limits.py) raise LimitError (exit 2)."""
-    from .consult import Constraints
-    from .limits import check_constraint_values
+    from ..advisor.consult import Constraints
+    from ..advisor.limits import check_constraint_values
 
     check_constraint_values("--exclude-source", exclude_source)
     check_constraint_values("--route", route)
@@ -115,8 +115,8 @@ def constraints(exclude_source, route, clinical_only, population):
 
 def resolved(kb, c):
     """Ids resolved forgivingly (``IV``, ``UC-MSC``, "umbilical cord") and every value checked."""
-    from .consult import check_constraints
-    from .ids import resolve_constraints
+    from ..advisor.consult import check_constraints
+    from ..advisor.ids import resolve_constraints
 
     c = resolve_constraints(kb, c)
     check_constraints(kb, c)
@@ -153,8 +153,8 @@ def require_candidates(adv) -> None:
 
 def advise(kb_dir, kb_extra, disease, exclude_source, route, clinical_only, population):
     """``(kb, advice)`` for ``msc-ev advise``; raises AdvisorError (the CLI reports it)."""
-    from .consult import consult
-    from .kb import load_cached
+    from ..advisor.consult import consult
+    from ..advisor.kbcache import load_cached
 
     kb = load_cached(kb_dir, tuple(kb_extra))
     cons = resolved(kb, constraints(exclude_source, route, clinical_only, population))
@@ -173,7 +173,7 @@ def write_text(output: str | None, text: str) -> None:
     import os
     import tempfile
 
-    from .fileio import discard
+    from ..advisor.fileio import discard
 
     target = os.path.abspath(output)
     tmp = None

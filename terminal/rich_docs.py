@@ -1,4 +1,4 @@
-"""Rich views of explanation documents and knowledge records (the model is :mod:`advisor.explain`)."""
+"""Rich views of explanation documents and knowledge records (the model is :mod:`msc_ev.views.explain`)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import textwrap
 from rich.console import Console
 from rich.markup import escape
 
-from .kb import Knowledge
-from .text import cite_label
+from ..advisor.kb import Knowledge
+from ..advisor.text import cite_label
 
 
 def print_doc(doc, console: Console) -> None:
-    """Print a :class:`~advisor.explain.Doc` with every piece of data escaped."""
+    """Print a :class:`~msc_ev.views.explain.Doc` with every piece of data escaped."""
     width = max(40, console.width)
 
     def out(text: str, first: str, rest: str, style: str | None = None) -> None:
@@ -40,8 +40,8 @@ def print_doc(doc, console: Console) -> None:
 
 
 def show_record(kb: Knowledge, section: str, rec: dict, console: Console) -> None:
-    from .kbtools import pointers
-    from .explain import SINGULAR, _fmt
+    from ..advisor.kbtools import pointers
+    from ..views.explain import SINGULAR, _fmt
 
     idf = "key" if section in ("references", "trials") else "id"
     rid = rec[idf]

@@ -3,7 +3,7 @@
 It asks for the disease (numbering the candidates of an ambiguous name), optional constraints,
 shows the advice, then answers follow-up questions until quit. Every line is read through an
 injectable ``read(prompt)`` function so tests can script a conversation: on a terminal that is a
-prompt_toolkit prompt (:mod:`advisor.console`: history, editing keys, completion, toolbar), with
+prompt_toolkit prompt (:mod:`msc_ev.terminal.ask_console`: history, editing keys, completion, toolbar), with
 piped input the plain ``input``. EOF (Ctrl-D) and Ctrl-C end the session cleanly; a malformed or
 unknown command gets a one-line hint, never a traceback.
 """
@@ -16,12 +16,14 @@ import sys
 from dataclasses import replace
 from typing import Callable
 
-from .consult import AXES, DISCLAIMER, POPULATIONS, Advice, Constraints, consult
-from .errors import AdvisorError, AmbiguousDisease, UnknownDisease
-from .kb import Knowledge
-from .render import TITLES, cite_label
-from .resolve import resolve
-from .scoring import words
+from ..advisor.consult import AXES, DISCLAIMER, POPULATIONS, Advice, Constraints, consult
+from ..advisor.errors import AdvisorError, AmbiguousDisease, UnknownDisease
+from ..advisor.kb import Knowledge
+from ..views.render import TITLES, cite_label
+from ..advisor.resolve import resolve
+from ..advisor.scoring import words
+from .rich_docs import print_doc
+from .rich_how import print_explain
 
 # Every command ``ask`` accepts: (usage, what it does). ``help`` prints exactly this list.
 COMMANDS = [
@@ -81,7 +83,7 @@ def parse_constraints(text: str, base: Constraints = Constraints(), kb: Knowledg
 
     With ``kb`` every source and route is resolved forgivingly (``UC-MSC``, ``umbilical cord``,
     ``i.v.``); a part that cannot be read raises ``ValueError`` with a one-line hint."""
-    from .ids import resolve_id
+    from ..advisor.ids import resolve_id
 
     c = base
     for part in [p.strip() for p in re.split(r"[,;]", text) if p.strip()]:
@@ -217,7 +219,7 @@ class Session:
             return answer or None
 
     def pick_constraints(self) -> Constraints:
-        from .consult import check_constraints
+        from ..advisor.consult import check_constraints
 
         while True:
             line = self.ask("Constraints (Enter for none; e.g. exclude uc-msc, route IV, "
@@ -237,7 +239,7 @@ class Session:
                 self.hint(exc.message())
 
     def consultation(self, disease: str | None = None, constraints: Constraints | None = None) -> None:
-        from .render import print_rich
+        from .rich_advice import print_rich
 
         res = self.pick_disease(disease)
         self.say(f"Disease: {res.name} ({res.id}, matched by {res.matched_by}).")
@@ -265,8 +267,8 @@ class Session:
             self.hint(f"Sorry, that failed ({type(exc).__name__}: {exc}); the session goes on.")
 
     def _command(self, line: str) -> None:
-        from . import explain as X
-        from .ids import resolve_item
+        from ..views import explain as X
+        from ..advisor.ids import resolve_item
 
         low = " ".join(line.lower().split())
         words_ = low.split()
@@ -282,17 +284,17 @@ class Session:
             item = (line.split(None, 2)[2] if len(words_) > 2 else "") if head == "why" else rest
             if not item.strip():
                 raise Hint(USAGE["why not"])
-            X.why_not_doc(self.kb, self.adv, resolve_item(self.kb, item.strip())).print(self.console)
+            print_doc(X.why_not_doc(self.kb, self.adv, resolve_item(self.kb, item.strip())), self.console)
         elif head == "why":
             if not rest:
                 raise Hint(USAGE["why"])
-            X.why_doc(self.kb, self.adv, resolve_item(self.kb, rest)).print(self.console)
+            print_doc(X.why_doc(self.kb, self.adv, resolve_item(self.kb, rest)), self.console)
         elif low in ("how", "trace", "explain"):
-            X.print_explain(self.kb, self.adv, self.console)
+            print_explain(self.kb, self.adv, self.console)
         elif low in AXIS_WORDS:
             self.axis(AXIS_WORDS[low])
         elif low == "advice":
-            from .render import print_rich
+            from .rich_advice import print_rich
 
             print_rich(self.kb, self.adv, self.console, 5)
         elif low in ("refs", "references"):
@@ -304,11 +306,11 @@ class Session:
         elif head == "export":
             self.export(rest)
         elif low == "rules":
-            X.rules_doc(self.kb, None).print(self.console)
+            print_doc(X.rules_doc(self.kb, None), self.console)
         elif head == "rule":
             if not rest:
                 raise Hint(USAGE["rule"])
-            X.rules_doc(self.kb, rest).print(self.console)
+            print_doc(X.rules_doc(self.kb, rest), self.console)
         elif low == "what if" or low.startswith("what if "):
             self.what_if(line.strip()[len("what if"):].strip())
         else:
@@ -334,17 +336,17 @@ class Session:
             self.say(f"  {i}. {k}: {cite_label(self.kb, k)}")
 
     def cite(self, arg: str) -> None:
-        from . import explain as X
+        from ..views import explain as X
 
         if arg.isdigit():
             n = int(arg)
             if not 1 <= n <= len(self.refs):
                 raise Hint(f"No reference {n}: 'refs' lists 1 to {len(self.refs)}.")
             arg = self.refs[n - 1]
-        X.cite_doc(self.kb, arg).print(self.console)
+        print_doc(X.cite_doc(self.kb, arg), self.console)
 
     def export(self, fmt: str) -> None:
-        from .citations import FORMATS, export
+        from ..views.citations import FORMATS, export
 
         fmt = fmt.strip().lower()
         if fmt not in FORMATS:
@@ -352,8 +354,8 @@ class Session:
         self.console.print(export(self.kb, self.refs, fmt), markup=False, highlight=False, end="")
 
     def what_if(self, text: str) -> None:
-        from .consult import check_constraints
-        from .ids import resolve_id
+        from ..advisor.consult import check_constraints
+        from ..advisor.ids import resolve_id
 
         old = self.adv
         c = old.constraints
@@ -410,12 +412,12 @@ def diff(old: Advice, new: Advice) -> list[str]:
 
 
 def run(kb: Knowledge, console, read: Callable[[str], str] | None = None, disease: str | None = None,
-        constraints: Constraints | None = None, *, history: bool = True, vi: bool = False) -> int:
-    """Run a consultation. ``read=None`` picks the reader: prompt_toolkit when standard input and
-    output are a terminal, else plain ``input`` (line by line from a pipe)."""
+        constraints: Constraints | None = None, *, history: bool = True, vi: bool = False,
+        reader=None) -> int:
+    """Run a consultation. ``read=None`` picks the reader: ``reader(session, history=, vi=)`` (the
+    prompt_toolkit one of :mod:`.ask_console`, passed by the ``ask`` command) when standard input
+    and output are a terminal, else plain ``input`` (line by line from a pipe)."""
     session = Session(kb, console, read or input, disease, constraints)
-    if read is None and sys.stdin.isatty() and sys.stdout.isatty():
-        from .console import terminal_reader
-
-        session.read = terminal_reader(session, history=history, vi=vi)
+    if read is None and reader is not None and sys.stdin.isatty() and sys.stdout.isatty():
+        session.read = reader(session, history=history, vi=vi)
     return session.run()

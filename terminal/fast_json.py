@@ -4,8 +4,8 @@
 
 Importing Typer costs more than the advice itself, and this is the command scripts call in a
 loop. :func:`run` reads such an argument list with the option declarations of
-advisor/cli_core.py, the ones the Typer command is built from, and calls the function the Typer
-command calls (:func:`advisor.cli_core.advise`), so stdout, stderr and the exit code are the
+terminal/common.py, the ones the Typer command is built from, and calls the function the Typer
+command calls (:func:`msc_ev.terminal.common.advise`), so stdout, stderr and the exit code are the
 same bytes. It answers only what it reads exactly as Click would: for any other command,
 option or format, ``-h``, ``--``, a value that is empty or starts with ``-`` (``-`` itself aside),
 a missing or second DISEASE, shell completion or ``MSC_EV_NO_FAST`` set, :func:`run` returns None
@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .cli_core import ADVISE_OPTIONS, GLOBAL_OPTIONS, Fmt, Opt, error_line, pick_format
-from .errors import AdvisorError
+from .common import ADVISE_OPTIONS, GLOBAL_OPTIONS, Fmt, Opt, error_line, pick_format
+from ..advisor.errors import AdvisorError
 
 COMMAND = "advise"
 
@@ -82,7 +82,7 @@ def _split(args: list[str]) -> tuple[dict, dict, list[str]]:
 
 
 def parse(args: list[str]) -> dict | None:
-    """The keyword arguments of :func:`advisor.cli_core.advise` plus ``output``, or None."""
+    """The keyword arguments of :func:`msc_ev.terminal.common.advise` plus ``output``, or None."""
     if os.environ.get("MSC_EV_NO_FAST") or os.environ.get("_MSC_EV_COMPLETE"):
         return None
     try:
@@ -131,8 +131,8 @@ def run(args: list[str]) -> int | None:
 
 
 def _advise(call: dict) -> int:
-    from . import render
-    from .cli_core import advise, write_text
+    from ..views import render
+    from .common import advise, write_text
 
     output = call.pop("output")
     try:
