@@ -70,10 +70,15 @@ class Preference:
     text: str
     rule: str
     citations: list[str]
+    scope: str = "disease"  # disease: it reorders the candidates it names; organ, process, cells: a contribution
+
+    @property
+    def reorders(self) -> bool:
+        return self.scope == "disease" and self.effect != 0
 
     def as_json(self) -> dict:
-        return {"comparison": self.comparison, "effect": self.effect, "rule": self.rule, "text": self.text,
-                "citations": self.citations}
+        return {"comparison": self.comparison, "effect": self.effect, "scope": self.scope, "rule": self.rule,
+                "text": self.text, "citations": self.citations}
 
 
 @dataclass
@@ -92,7 +97,9 @@ class Rec:
 
     @property
     def preference(self) -> int:
-        return sum(p.effect for p in self.preferences)
+        """The comparisons made in this disease that favour (+1) or disfavour (-1) it; a wider
+        comparison is a contribution to its score instead and does not count here."""
+        return sum(p.effect for p in self.preferences if p.reorders)
 
     @property
     def basis(self) -> str:
@@ -206,7 +213,11 @@ def _index(kb: Knowledge) -> dict:
         for eid, ev in kb.evidence.items():
             keys = [k for k in kb.citations(ev) if k not in REVIEWS]
             paper[eid] = keys[0] if keys else ""
-        idx.update(order=order, paper=paper, **_signatures(kb, order, paper))
+        cmp_paper = {cid: next((k for k in kb.citations(c) if k not in REVIEWS), "")
+                     for cid, c in kb.comparisons.items()}
+        cmp_diseases = frozenset(d for c in kb.comparisons.values() for d in c.get("diseases") or ())
+        idx.update(order=order, paper=paper, cmp_paper=cmp_paper, cmp_diseases=cmp_diseases,
+                   **_signatures(kb, order, paper))
     return idx
 
 
@@ -289,9 +300,10 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
     processes = tuple(res.processes)
     cancer = 1 if "cancer" in processes else 0
     pops = tuple(res.populations)
+    site = res.site
     facts: list[dict] = [{
         "id": "query", "kind": "query", "disease": q, "organ": organ, "processes": list(processes),
-        "cancer": cancer, "curated": 1 if res.curated else 0,
+        "cancer": cancer, "curated": 1 if res.curated else 0, "site": site,
         "user_population": 1 if constraints.population else 0,
     }]
     lineage: dict[str, str] = {}
@@ -302,24 +314,24 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
         for d in kb.disease_ancestors(q):
             lineage.setdefault(d, "broader")
     if index:
-        groups, evidence = _indexed(kb, idx, lineage, organ, processes, pops)
+        groups, evidence = _indexed(kb, idx, lineage, organ, processes, pops, site)
     else:
         groups = _groups(kb, set(kb.diseases), lineage, organ, processes, index=False)
-        evidence = _evidence_facts(kb, idx, _by_disease(kb, idx, groups), organ, pops)
+        evidence = _evidence_facts(kb, idx, _by_disease(kb, idx, groups), organ, pops, site)
     facts.extend(groups[k] for k in sorted(groups))
     facts.extend(evidence)
     for p in pops:
         facts.append({"id": f"dpop:{p}", "kind": "disease-population", "population": p})
     for rid, r in sorted(kb.routes.items()):
         facts.append({"id": f"route:{rid}", "kind": "route", "route": rid,
-                      "reaches": _reaches(kb, rid, organ),
+                      "reaches": _reaches(kb, rid, organ, site), "local": 1 if r["delivery"] == "local" else 0,
                       "invasive": 1 if r["invasiveness"] == "high" else 0})
     for oid, o in sorted(kb.engineering.items()):
-        fits = o.get("fits") or ()
+        direct, transfer = _fit(kb, o.get("fits") or (), organ, processes)
         facts.append({"id": f"option:{oid}", "kind": "option", "engineering": oid,
                       "family": _family(oid),
                       "purposes": list(o.get("purposes") or ()),
-                      "fits": 1 if organ in fits or any(p in fits for p in processes) else 0,
+                      "fits": direct, "fits_transfer": transfer,
                       **_option_flags(o, organ, pops)})
     for sid, s in sorted(kb.sources.items()):
         if s.get("parent"):
@@ -329,6 +341,9 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
             continue  # about other organ systems, processes or diseases: joins nothing (index=False asserts it)
         facts.append({"id": f"cmp:{cid}", "kind": "comparison", "comparison": cid, "axis": cmp["axis"],
                       "type": cmp["kind"], "scoped": 1 if cmp.get("diseases") else 0,
+                      "scope": cmp.get("scope") or ("disease" if cmp.get("diseases") else "process"),  # TEMP-SCOPE
+                      "better": cmp.get("better") or "", "candidate": 1 if cmp["axis"] in AXIS_OF else 0,
+                      "paper": idx["cmp_paper"][cid],
                       "organ": cmp.get("organ") or "", "process": cmp.get("process") or "",
                       "process_match": 1 if cmp.get("process") and cmp["process"] in processes else 0})
         for d in cmp.get("diseases") or ():
@@ -370,15 +385,16 @@ def _disease_fact(label: str, lineage: str, same_organ: int, shared: str, cancer
 
 
 def _groups(kb: Knowledge, pool: set[str], lineage: dict[str, str], organ: str, processes: tuple[str, ...], *,
-            index: bool) -> dict[str, dict]:
+            index: bool, named: frozenset[str] = frozenset()) -> dict[str, dict]:
     """Disease facts, one per disease of the query's family and one per group of the others, from the
-    diseases of ``pool`` (with ``index``, those without evidence are left out, ancestors aside)."""
+    diseases of ``pool`` (with ``index``, those without evidence are left out, unless they are
+    ancestors or a comparison names them: ``named``)."""
     groups: dict[str, dict] = {}
     for did in sorted(pool):
         d = kb.diseases[did]
         lin = lineage.get(did, "none")
-        if index and lin != "broader" and not kb.evidence_by_disease.get(did):
-            continue  # no evidence: nothing to transfer (ancestors stay: comparisons name them)
+        if index and lin != "broader" and did not in named and not kb.evidence_by_disease.get(did):
+            continue  # no evidence: nothing to transfer (ancestors stay, and diseases comparisons name)
         shared = next((p for p in processes if p in d["processes"]), "")
         same_organ = 1 if d["organ"] == organ else 0
         cancer = 1 if "cancer" in d["processes"] else 0
@@ -390,12 +406,12 @@ def _groups(kb: Knowledge, pool: set[str], lineage: dict[str, str], organ: str, 
 
 
 def _indexed(kb: Knowledge, idx: dict, lineage: dict[str, str], organ: str, processes: tuple[str, ...],
-             pops: tuple[str, ...]) -> tuple[dict[str, dict], list[dict]]:
+             pops: tuple[str, ...], site: str = "") -> tuple[dict[str, dict], list[dict]]:
     """The disease and evidence facts of :func:`_groups` and :func:`_evidence_facts` over the diseases
     that share the query's family, organ system or a process, built from the signatures indexed once
     per knowledge base: the cost follows the number of signatures, not of diseases. The family is
     taken disease by disease; every other disease joins its signature's group."""
-    groups = _groups(kb, set(lineage), lineage, organ, processes, index=True)
+    groups = _groups(kb, set(lineage), lineage, organ, processes, index=True, named=idx["cmp_diseases"])
     bundles = _by_disease(kb, idx, groups)
     sigs = set(idx["sigs_by_organ"].get(organ, ()))
     for p in processes:
@@ -427,7 +443,7 @@ def _indexed(kb: Knowledge, idx: dict, lineage: dict[str, str], organ: str, proc
     for g in groups.values():
         if g["lineage"] == "none":
             g["members"].sort()
-    return groups, _evidence_facts(kb, idx, bundles, organ, pops)
+    return groups, _evidence_facts(kb, idx, bundles, organ, pops, site)
 
 
 def _group_label(same_organ: int, shared: str, cancer: int) -> str:
@@ -452,7 +468,7 @@ def _by_disease(kb: Knowledge, idx: dict, groups: dict[str, dict]) -> dict[tuple
 
 
 def _evidence_facts(kb: Knowledge, idx: dict, bundles: dict[tuple[str, tuple], list[str]], organ: str,
-                    pops: tuple[str, ...]) -> list[dict]:
+                    pops: tuple[str, ...], site: str = "") -> list[dict]:
     """One evidence fact per bundle, each followed by its engineering options, in the order of its
     disease fact, then the stable evidence order. A bundle is one item, or the items of one paper
     that agree on every field a rule or an action reads (their disease's group included): one paper
@@ -472,7 +488,7 @@ def _evidence_facts(kb: Knowledge, idx: dict, bundles: dict[tuple[str, tuple], l
         fields, options = idx["static"][key]
         route = fields["route"]
         if route not in reach:
-            reach[route] = _reaches(kb, route, organ)
+            reach[route] = _reaches(kb, route, organ, site)
         facts.append({"id": f"ev:{eids[0]}", "kind": "evidence", "evidence": eids[0], "members": eids,
                       "disease": label, **fields, "reaches": reach[route], "order": first})
         for o in options:
@@ -483,9 +499,32 @@ def _evidence_facts(kb: Knowledge, idx: dict, bundles: dict[tuple[str, tuple], l
     return facts
 
 
-def _reaches(kb: Knowledge, route: str, organ: str) -> int:
-    """1 if ``route`` reaches the organ system (or there is no route), else 0."""
-    return 1 if not route or organ in (kb.routes[route].get("reaches") or ()) else 0
+def _reaches(kb: Knowledge, route: str, organ: str, site: str = "") -> int:
+    """1 if ``route`` reaches the organ system, or the site of it the disease is at (or there is no
+    route), else 0. A route that names only some sites of an organ system (intranasal: the brain)
+    reaches a disease of that system only at one of them."""
+    if not route:
+        return 1
+    reaches = kb.routes[route].get("reaches") or ()
+    return 1 if organ in reaches or (site and site in reaches) else 0
+
+
+def _fit(kb: Knowledge, fits, organ: str, processes: tuple[str, ...]) -> tuple[int, int]:
+    """(direct, transfer) for an option whose ``fits`` name organ systems and processes. Direct: the
+    disease has one of its organ systems and one of its processes (an axis it names nothing on is no
+    restriction). Transfer: it names both axes and the disease matches one only. Neither across
+    cancer and non-cancer: an option reported for cancers fits cancers only, and the reverse."""
+    if ("cancer" in fits) != ("cancer" in processes):
+        return 0, 0
+    organs = [f for f in fits if kb.categories[f]["kind"] != "process"]
+    procs = [f for f in fits if kb.categories[f]["kind"] == "process"]
+    organ_hit = organ in organs if organs else None
+    process_hit = any(p in procs for p in processes) if procs else None
+    if organ_hit is None and process_hit is None:
+        return 0, 0  # fits nothing named
+    if organ_hit is not False and process_hit is not False:
+        return 1, 0
+    return 0, 1 if (organ_hit or process_hit) else 0
 
 
 def _family(option_id: str) -> str:
@@ -530,8 +569,24 @@ def _contribution(kb: Knowledge, f: dict, relations: dict[str, dict | None]) -> 
             text = f"via its part {kb.evidence[eid]['source']}: " + text
         return Contribution(f["rule"], cf, f["tier"], f["basis"], [eid], kb.citations(kb.evidence[eid]), text,
                             f["model"], f["origin"])
-    return Contribution(f["rule"], cf, f["tier"], f["basis"], [], rule_citations(kb, f["rule"]),
-                        RULES[f["rule"]].description, f["model"], f["origin"])
+    if f.get("comparison"):
+        cmp = kb.comparisons[f["comparison"]]
+        return Contribution(f["rule"], cf, f["tier"], f["basis"], [], kb.citations(cmp),
+                            f"{cmp['text']} (a comparison about {_scope_words(cmp)}, not made in this disease)",
+                            f["model"], f["origin"])
+    cites = rule_citations(kb, f["rule"])
+    if not cites:  # a rule of the reviews' general kind (an option fits, a route reaches): the record says where
+        rec = _catalogue(kb, AXIS_OF[f["axis"]]).get(f["item"]) or {}
+        cites = kb.citations(rec) if rec.get("cites") else []
+    return Contribution(f["rule"], cf, f["tier"], f["basis"], [], cites, RULES[f["rule"]].description,
+                        f["model"], f["origin"])
+
+
+def _scope_words(cmp: dict) -> str:
+    if cmp.get("scope") == "cells":
+        return "the cells in general"
+    where = [w for w in (cmp.get("process"), cmp.get("organ")) if w]
+    return " in ".join(where) if where else "the cells in general"
 
 
 def _catalogue(kb: Knowledge, axis: str) -> dict:
@@ -548,14 +603,47 @@ def _preferences(kb: Knowledge, derived: list[dict]) -> dict[tuple[str, str], li
         cmp = kb.comparisons[f["comparison"]]
         axis = AXIS_OF[f["axis"]]
         cites = kb.citations(cmp)
+        scope = f["scope"]
         if cmp["kind"] == "tie":
             for item in cmp.get("tie") or ():
-                out.setdefault((axis, item), []).append(Preference(f["comparison"], 0, cmp["text"], f["rule"], cites))
+                out.setdefault((axis, item), []).append(Preference(f["comparison"], 0, cmp["text"], f["rule"], cites, scope))
             continue
-        out.setdefault((axis, cmp["better"]), []).append(Preference(f["comparison"], 1, cmp["text"], f["rule"], cites))
+        out.setdefault((axis, cmp["better"]), []).append(Preference(f["comparison"], 1, cmp["text"], f["rule"], cites, scope))
         for item in cmp.get("worse") or ():
-            out.setdefault((axis, item), []).append(Preference(f["comparison"], -1, cmp["text"], f["rule"], cites))
+            out.setdefault((axis, item), []).append(Preference(f["comparison"], -1, cmp["text"], f["rule"], cites, scope))
     return out
+
+
+def reorderings(kb: Knowledge, derived: list[dict]) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """Per axis, the comparisons made in this disease (or a narrower form, or its parent) that the
+    rules applied, as (favoured, disfavoured) in comparison-id order: the only ones that reorder."""
+    out: dict[str, list[tuple[str, tuple[str, ...]]]] = {a: [] for a in AXES}
+    seen: set[str] = set()
+    for f in sorted((f for f in derived if f["kind"] == "preference"), key=lambda f: f["comparison"]):
+        if f["axis"] not in AXIS_OF or f["scope"] != "disease" or f["type"] != "preference" or f["comparison"] in seen:
+            continue
+        seen.add(f["comparison"])
+        cmp = kb.comparisons[f["comparison"]]
+        out[AXIS_OF[f["axis"]]].append((cmp["better"], tuple(cmp.get("worse") or ())))
+    return out
+
+
+def order(entries: list[tuple[int, float, str]], moves: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+    """The order of candidates (tier, score, id) given as (tier, score, id): by tier, then score
+    (rounded as shown), then id; then each comparison made in this disease moves its favoured
+    candidate to just above the highest-ranked disfavoured candidate of its own tier, if one ranks
+    above it. Nothing else moves: a total order, applied once per comparison, so nothing loops."""
+    ranked = sorted(entries, key=lambda e: (e[0], -round(e[1], 3), e[2]))
+    ids = [e[2] for e in ranked]
+    tier = {e[2]: e[0] for e in ranked}
+    for better, worse in moves:
+        if better not in tier:
+            continue
+        b = ids.index(better)
+        above = [i for i in range(b) if ids[i] in worse and tier[ids[i]] == tier[better]]
+        if above:
+            ids.insert(above[0], ids.pop(b))
+    return ids
 
 
 def rank(kb: Knowledge, derived: list[dict], facts: list[dict]) -> dict[str, list[Rec]]:
@@ -582,7 +670,10 @@ def rank(kb: Knowledge, derived: list[dict], facts: list[dict]) -> dict[str, lis
         sups.sort(key=lambda f: (f["tier"], -f["cf"], f["rule"], f["evidence"]))
         contribs = [_contribution(kb, f, relations) for f in sups]
         score, arithmetic = combine([c.cf for c in contribs])
-        positive = [c for c in contribs if c.cf > 0]
+        # support counts for the tier only when at least as strong as the strongest evidence against
+        # (DESIGN 4.1): opposing evidence in this disease outweighs support transferred from elsewhere
+        against = min((c.tier for c in contribs if c.cf < 0), default=6)
+        positive = [c for c in contribs if c.cf > 0 and c.tier <= against]
         tier = min((c.tier for c in positive), default=5)
         strong = [c for c in positive if c.tier <= 3]
         if strong:
@@ -591,16 +682,31 @@ def rank(kb: Knowledge, derived: list[dict], facts: list[dict]) -> dict[str, lis
             key = next((k for k in best.citations if k not in REVIEWS), best.citations[0] if best.citations else None)
         else:
             level = "review-inference" if positive else strongest(c.model for c in contribs)
-            key = next((k for c in positive for k in c.citations if k in REVIEWS), "cai2020" if positive else None)
+            key = _review_of(kb, positive)
         cat = _catalogue(kb, axis)
         name = cat[item]["name"] if item in cat else item
         recs[axis].append(Rec(axis, item, name, score, tier, level, contribs, arithmetic,
                               prefs.get((axis, item), []), key))
+    moves = reorderings(kb, derived)
     for axis in AXES:
-        recs[axis].sort(key=lambda r: (r.tier, -r.preference, -round(r.score, 3), r.id))
+        by_id = {r.id: r for r in recs[axis]}
+        recs[axis] = [by_id[i] for i in order([(r.tier, r.score, r.id) for r in recs[axis]], moves[axis])]
         for i, r in enumerate(recs[axis], 1):
             r.rank = i
     return recs
+
+
+def _review_of(kb: Knowledge, positive: list[Contribution]) -> str | None:
+    """The key citation of a recommendation resting on generalisations only: the review that makes the
+    claim, or the review that cites the paper its strongest contribution rests on."""
+    for c in positive:
+        for k in c.citations:
+            if k in REVIEWS:
+                return k
+            citing = sorted((kb.references.get(k) or {}).get("cited_in") or ())
+            if citing:
+                return citing[0]
+    return None
 
 
 PER_EVIDENCE_CAUTIONS = ("opposing-evidence", "secretome")  # one caution per evidence item; others once
@@ -641,6 +747,11 @@ def _caution_json(kb: Knowledge, f: dict, res: Resolution) -> dict:
                 "text": (f"The reviews do not name {res.name!r}. It was placed by ICD-10-CM {res.icd10cm} "
                          f"(organ system {res.organ}; {', '.join(res.processes)}); the advice rests only on "
                          "evidence about other diseases."), "citations": []}
+    if name == "no-route-evidence":
+        return {"id": caution_id(f),
+                "text": (f"The reviews report no route used on {res.organ}" + (f" ({res.site})" if res.site else "")
+                         + " with a result here: the routes are listed by where they deliver (basis 'reach'), "
+                           "not by evidence."), "citations": []}
     if name == "population-mismatch":
         pops = ", ".join(res.populations)
         return {"id": caution_id(f),

@@ -516,6 +516,16 @@ def _cross_check(kb: Knowledge, col: _Collector):
                 col.add(path, line, c, fld, f"{value!r} is a {kb.categories[value]['kind']}, not an {kind}"
                         if kind[0] in "aeiou" else f"{value!r} is an {kb.categories[value]['kind']}, not a {kind}")
 
+    for rid, rec in kb.categories.items():  # a site lies within one organ system; nothing else does
+        if rec["kind"] == "site":
+            if not rec.get("within"):
+                path, line, c = where("categories", rid, "kind")
+                col.add(path, line, c, "within", "a site names the organ system it lies within")
+            else:
+                check_kind("categories", rid, "within", [rec["within"]], "organ-system")
+        elif rec.get("within"):
+            path, line, c = where("categories", rid, "within")
+            col.add(path, line, c, "within", f"only a site lies within an organ system, not an {rec['kind']}")
     for sec in ("sources", "routes", "engineering"):
         for rid, rec in kb.section(sec).items():
             check_cites(sec, rid, rec)
@@ -526,7 +536,12 @@ def _cross_check(kb: Knowledge, col: _Collector):
                         col.add(path, line, c, "properties.cites", f"unknown reference {tok!r}")
             if sec == "sources":
                 check_ref(sec, rid, "parent", rec.get("parent"), "sources")
-            check_kind(sec, rid, "reaches", rec.get("reaches") or (), "organ-system")
+            for value in rec.get("reaches") or ():  # an organ system, or one site of one (brain, ocular surface)
+                if value in kb.categories and kb.categories[value]["kind"] == "process":
+                    path, line, c = where(sec, rid, "reaches")
+                    col.add(path, line, c, "reaches", f"{value!r} is a process, not an organ system or a site")
+                elif value not in kb.categories:
+                    check_ref(sec, rid, "reaches", value, "categories")
             check_kind(sec, rid, "organs", rec.get("organs") or (), "organ-system")
             for cat in rec.get("fits") or ():
                 check_ref(sec, rid, "fits", cat, "categories")
@@ -543,6 +558,13 @@ def _cross_check(kb: Knowledge, col: _Collector):
         check_ref("diseases", rid, "parent", rec.get("parent"), "diseases")
         check_kind("diseases", rid, "organ", [rec.get("organ")], "organ-system")
         check_kind("diseases", rid, "processes", rec.get("processes") or (), "process")
+        if rec.get("site"):
+            check_kind("diseases", rid, "site", [rec["site"]], "site")
+            site = kb.categories.get(rec["site"]) or {}
+            if site.get("kind") == "site" and site.get("within") != rec.get("organ"):
+                path, line, c = where("diseases", rid, "site")
+                col.add(path, line, c, "site", f"{rec['site']!r} is a site of {site.get('within')!r}, "
+                        f"not of the disease's organ system {rec.get('organ')!r}")
         if not rec.get("processes"):
             path, line, c = where("diseases", rid, "processes")
             col.add(path, line, c, "processes", "a disease needs at least one process (e.g. fibrosis, cancer)")
@@ -624,7 +646,7 @@ def _check_vocabulary(kb: Knowledge, col: _Collector):
 
     for rid, rec in kb.icd_mappings.items():
         loc = kb.where[("icd_mappings", rid)]
-        for fld, kind in (("organ", "organ-system"), ("processes", "process")):
+        for fld, kind in (("organ", "organ-system"), ("site", "site"), ("processes", "process")):
             vals = rec.get(fld)
             vals = [vals] if isinstance(vals, str) else (vals or [])
             for v in vals:
@@ -634,6 +656,10 @@ def _check_vocabulary(kb: Knowledge, col: _Collector):
                 elif kb.categories[v]["kind"] != kind:
                     col.add(loc.path, line, c, fld, f"{v!r} is not an {kind}" if kind[0] == "o"
                             else f"{v!r} is not a {kind}")
+        site = kb.categories.get(rec.get("site") or "")
+        if site and rec.get("organ") and site.get("within") != rec["organ"]:
+            line, c = _mark_of(rec, "site")
+            col.add(loc.path, line, c, "site", f"{rec['site']!r} lies within {site.get('within')!r}, not {rec['organ']!r}")
         if not (rec.get("chapters") or rec.get("blocks") or rec.get("codes")):
             col.add(loc.path, loc.line, loc.col, "id", "a mapping names chapters, blocks or codes")
     seen: dict[str, tuple[str, str]] = {}

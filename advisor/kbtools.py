@@ -200,6 +200,8 @@ def dump(kb: Knowledge) -> dict:
     """The whole knowledge base (DESIGN.md section 6 shape), deterministic."""
     refs = {k: {"authors": r["authors"], "title": r["title"], "journal": r["journal"], "year": r["year"],
                 "cited_in": dict(sorted(r["cited_in"].items())),
+                **({"also_numbered": {rv: list(ns) for rv, ns in sorted(r["also_numbered"].items())}}
+                   if r.get("also_numbered") else {}),
                 **({"mismatch": True} if r.get("mismatch") else {}),
                 **({"note": r["note"]} if r.get("note") else {})}
             for k, r in sorted(kb.references.items())}
@@ -217,14 +219,15 @@ def dump(kb: Knowledge) -> dict:
     return {
         "references": refs,
         "sources": cat_items("sources", ["parent", "synonyms", "properties"]),
-        "routes": cat_items("routes", ["invasiveness", "reaches", "synonyms", "properties"]),
+        "routes": cat_items("routes", ["invasiveness", "delivery", "reaches", "synonyms", "properties"]),
         "engineering": cat_items("engineering", ["purposes", "fits", "organs", "populations", "synonyms", "properties"]),
-        "categories": [{"id": k, "name": c["name"], "kind": c["kind"]} for k, c in sorted(kb.categories.items())],
+        "categories": [{"id": k, "name": c["name"], "kind": c["kind"], **({"within": c["within"]} if c.get("within") else {})}
+                       for k, c in sorted(kb.categories.items())],
         "diseases": [
             {"id": k, "name": d["name"], "synonyms": list(d.get("synonyms") or []),
              "abbreviations": list(d.get("abbreviations") or []), "parent": d.get("parent"),
              "categories": categories_of(d), "icd10cm": d.get("icd10cm"),
-             "organ": d["organ"], "processes": list(d["processes"]),
+             "organ": d["organ"], "site": d.get("site"), "processes": list(d["processes"]),
              "populations": list(d.get("populations") or [])}
             for k, d in sorted(kb.diseases.items())
         ],
@@ -239,7 +242,8 @@ def dump(kb: Knowledge) -> dict:
         "comparisons": [
             {"id": k, "axis": c["axis"], "kind": c["kind"], "better": c.get("better"),
              "worse": list(c.get("worse") or []), "tie": list(c.get("tie") or []),
-             "diseases": list(c.get("diseases") or []), "organ": c.get("organ"), "process": c.get("process"),
+             "diseases": list(c.get("diseases") or []), "scope": c.get("scope"), "organ": c.get("organ"),
+             "process": c.get("process"),
              "text": c["text"], "citations": kb.citations(c)}
             for k, c in sorted(kb.comparisons.items())
         ],

@@ -102,6 +102,7 @@ class Resolution:
     matched_by: str  # exact | synonym | fuzzy | category
     organ: str = ""
     processes: tuple[str, ...] = ()
+    site: str = ""  # where in the organ system, where it matters for a route (categories.yaml sites)
     populations: tuple[str, ...] = ()
     icd10cm: str | None = None
     curated: bool = True
@@ -507,6 +508,19 @@ def icd_profile(kb: Knowledge, code: str, block: str, chapter: str, *, index: bo
     return organ, processes, pops
 
 
+def icd_site(kb: Knowledge, code: str, block: str, chapter: str, organ: str) -> str:
+    """The site of an ICD-10-CM code within its organ system (knowledge/vocabulary.yaml mappings: the
+    most specific mapping that names one, code, then block, then chapter), or '' when none does or
+    the site lies in another organ system than the one the code was placed in."""
+    by_code = _by_code(kb, code)
+    places = _mapping_tables(kb)["blocks"]
+    if (block, chapter) not in places:
+        places[(block, chapter)] = _by_place(kb, block, chapter)
+    by_block, by_chapter = places[(block, chapter)][:2]
+    site = next((m["site"] for m in (*by_code, *by_block, *by_chapter) if m.get("site")), "")
+    return site if site and (kb.categories.get(site) or {}).get("within") == organ else ""
+
+
 def _curated_by_code(kb: Knowledge) -> dict[str, list[str]]:
     cached = kb.__dict__.get("_curated_by_code")
     if cached is None:
@@ -538,7 +552,8 @@ def _icd_resolution(kb: Knowledge, idx, text: str, code: str, notes: list[str],
     title, block, chapter = r[1], r[3], r[4]
     organ, processes, pops = icd_profile(kb, code, block, chapter)
     return Resolution(text=text, id=f"icd10cm:{code}", name=title, matched_by=how, organ=organ,
-                      processes=processes, populations=pops, icd10cm=code, curated=False,
+                      processes=processes, site=icd_site(kb, code, block, chapter, organ),
+                      populations=pops, icd10cm=code, curated=False,
                       icd_block=block, icd_chapter=chapter, notes=tuple(notes),
                       relatives=_relatives(kb, idx, block))
 
@@ -548,7 +563,8 @@ def _curated(kb: Knowledge, text: str, did: str, how: str, notes=()) -> Resoluti
     block = chapter = ""
     rel: tuple[str, ...] = ()
     return Resolution(text=text, id=did, name=d["name"], matched_by=how, organ=d["organ"],
-                      processes=tuple(d.get("processes") or ()), populations=tuple(d.get("populations") or ()),
+                      processes=tuple(d.get("processes") or ()), site=d.get("site") or "",
+                      populations=tuple(d.get("populations") or ()),
                       icd10cm=d.get("icd10cm"), curated=True, icd_block=block, icd_chapter=chapter,
                       notes=tuple(notes), relatives=rel)
 

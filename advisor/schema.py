@@ -18,7 +18,8 @@ VESICLES = ("exosome", "microvesicle", "ev", "secretome")
 SPECIES = ("human", "mouse", "rat", "pig", "unknown")
 MODELS = ("clinical-completed", "case-report", "clinical-registered", "in-vivo", "in-vitro", "review-inference")
 DIRECTIONS = ("supports", "opposes")
-CATEGORY_KINDS = ("organ-system", "process")
+CATEGORY_KINDS = ("organ-system", "site", "process")
+DELIVERY = ("local", "systemic")
 POPULATIONS = ("neonate", "child", "adult", "elderly", "female", "male")
 COMPARISON_AXES = ("source", "route", "engineering", "vesicle", "species")
 COMPARISON_KINDS = ("preference", "tie", "readiness")
@@ -84,11 +85,12 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "id": F("id"), "name": F("str"), "synonyms": F("strlist", False),
         "abbreviations": F("strlist", False), "parent": F("nullable-id", ref="diseases"),
         "organ": F("id", ref="categories"), "processes": F("idlist", ref="categories"),
-        "icd10cm": F("nullable-str"),
+        "icd10cm": F("nullable-str"), "site": F("nullable-id", False, ref="categories"),
         "populations": F("enumlist", False, enum=POPULATIONS), "note": F("str", False),
     },
     "categories": {
         "id": F("id"), "name": F("str"), "kind": F("enum", enum=CATEGORY_KINDS),
+        "within": F("nullable-id", False, ref="categories"),
         "icd10cm_chapters": F("strlist", False), "icd10cm_blocks": F("strlist", False),
         "note": F("str", False),
     },
@@ -99,7 +101,8 @@ SECTIONS: dict[str, dict[str, Field]] = {
     },
     "routes": {
         "id": F("id"), "name": F("str"), "synonyms": F("strlist", False),
-        "invasiveness": F("enum", enum=INVASIVENESS), "reaches": F("idlist", False, ref="categories"),
+        "invasiveness": F("enum", enum=INVASIVENESS), "delivery": F("enum", enum=DELIVERY),
+        "reaches": F("idlist", False, ref="categories"),
         "properties": PROPERTIES, "cites": F("cites", False), "note": F("str", False),
     },
     "engineering": {
@@ -126,6 +129,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "icd_mappings": {
         "id": F("id"), "chapters": F("strlist", False), "blocks": F("strlist", False),
         "codes": F("strlist", False), "organ": F("nullable-id", False, ref="categories"),
+        "site": F("nullable-id", False, ref="categories"),
         "processes": F("idlist", False, ref="categories"),
         "populations": F("enumlist", False, enum=POPULATIONS), "note": F("str", False),
     },
@@ -144,5 +148,6 @@ WEIGHT_GROUPS = {
     "species": SPECIES,
     "vesicle": VESICLES,
     "tier": ("1", "2", "3", "4"),
+    "reach": ("local", "systemic"),  # a route listed because it reaches the organ (no route evidence)
 }
 WEIGHT_SCALARS = ("source_rollup",)

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from . import kb as _kb
-from .consult import AXES, Advice, consult
+from ..rules import RULES
+from .consult import AXES, Advice, consult, order, reorderings
 from .kb import Knowledge
 
 SPREAD = 0.25          # each weight is multiplied by a factor drawn uniformly from [1 - SPREAD, 1 + SPREAD]
@@ -137,16 +138,6 @@ def _tier(rec) -> int:
     return int(t) if t is not None else 0
 
 
-def _pref(rec) -> int:
-    p = getattr(rec, "preference", None)
-    return int(p) if isinstance(p, (int, float)) and not isinstance(p, bool) else 0
-
-
-def order_key(tier: int, pref: int, score: float, item: str):
-    """The order of DESIGN.md 4.1: tier, then preference (more first), then score, then id."""
-    return (tier, -pref, -round(score, 3), item)
-
-
 class ModelMismatch(Exception):
     """The rescoring model does not reproduce the engine: fall back to re-consulting."""
 
@@ -163,14 +154,12 @@ class _Item:
     axis: str
     id: str
     tier: int
-    pref: int
     contribs: list[_Contrib]
 
 
 def _contribution_leaves(kb: Knowledge, axis: str, rec, c, index: dict) -> list[int]:
     """The weights a contribution's certainty factor was multiplied from (DESIGN.md 4.1)."""
     found: list[tuple[str, ...]] = []
-    w = kb.weights
     if c.evidence:
         ev = kb.evidence.get(c.evidence[0])
         if ev is not None:
@@ -182,8 +171,9 @@ def _contribution_leaves(kb: Knowledge, axis: str, rec, c, index: dict) -> list[
                 found.append(("source_rollup",))
             if axis == "sources" and ev["source"] == "msc":
                 found.append(("unspecified_source",))
-    if isinstance(w.get("rules"), dict) and c.rule in w["rules"]:
-        found.append(("rules", c.rule))
+    weight = RULES[c.rule].weight if c.rule in RULES else None
+    if weight and "." in weight:  # a rule's own certainty factor: rules.<id>, reach.local, ...
+        found.append(tuple(weight.split(".")))
     return [index[p] for p in found if p in index]
 
 
@@ -199,18 +189,21 @@ class Rescorer:
         self.base = [v for _, v in self.leaves]
         index = {p: i for i, (p, _) in enumerate(self.leaves)}
         self.items: dict[str, list[_Item]] = {}
+        self.moves = reorderings(kb, adv.derived)
         for axis in AXES:
             items = []
             for r in adv.recs[axis]:
                 cs = [_Contrib(_contrib_key(axis, r.id, c), c.cf, _contribution_leaves(kb, axis, r, c, index))
                       for c in r.support]
-                items.append(_Item(axis, r.id, _tier(r), _pref(r), cs))
+                items.append(_Item(axis, r.id, _tier(r), cs))
                 if abs(cf_combine(c.cf for c in cs) - r.score) > 0.0015:
                     raise ModelMismatch(f"{axis} {r.id}: contributions do not combine to its score")
             self.items[axis] = items
-            order = [it.id for it in sorted(items, key=lambda it: order_key(it.tier, it.pref, self._score(it, None), it.id))]
-            if order != [r.id for r in adv.recs[axis]]:
-                raise ModelMismatch(f"{axis}: the baseline order is not tier, preference, score, id")
+            if self._order(axis, None) != [r.id for r in adv.recs[axis]]:
+                raise ModelMismatch(f"{axis}: the baseline order is not tier, score, id with this disease's comparisons")
+
+    def _order(self, axis: str, ratios: list[float] | None) -> list[str]:
+        return order([(it.tier, self._score(it, ratios), it.id) for it in self.items[axis]], self.moves[axis])
 
     def _ratios(self, values: list[float]) -> list[float]:
         return [(v / b) if b else 1.0 for v, b in zip(values, self.base)]
@@ -240,9 +233,7 @@ class Rescorer:
 
     def ranking(self, values: list[float], axes: Iterable[str] = AXES) -> dict[str, list[str]]:
         ratios = self._ratios(values)
-        return {axis: [it.id for it in sorted(self.items[axis],
-                                              key=lambda it: order_key(it.tier, it.pref, self._score(it, ratios), it.id))]
-                for axis in axes}
+        return {axis: self._order(axis, ratios) for axis in axes}
 
 
 def _engine_contributions(adv: Advice) -> dict[tuple, float]:
@@ -380,5 +371,5 @@ def _pct(x: float) -> str:
 
 
 __all__ = ["DEFAULT_SAMPLES", "DEFAULT_SEED", "SPREAD", "ModelMismatch", "Rescorer", "Stability", "advice_json",
-           "attach_stability", "cf_combine", "order_key", "set_weight", "settings", "stability", "stability_cell",
+           "attach_stability", "cf_combine", "set_weight", "settings", "stability", "stability_cell",
            "stability_words", "weight_leaves", "with_weights"]

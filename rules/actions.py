@@ -30,7 +30,7 @@ def order_key(tier: int, cf: int, ev_order: int) -> int:
 class Weights:
     """The weights an action needs, as integers out of 1000."""
 
-    rule_cf: dict[str, int]
+    named: dict[str, int]  # a rule's own certainty factor by the name of its weight: "rules.<id>", "reach.local"
     tier: dict[int, int]
     source_rollup: int
     tiers: dict[str, dict[str, int]]
@@ -38,16 +38,17 @@ class Weights:
     @classmethod
     def from_kb(cls, weights: dict, tiers: dict) -> "Weights":
         ms = lambda x: int(round(x * 1000))  # noqa: E731
-        return cls({k: ms(v) for k, v in weights["rules"].items()},
-                   {int(k): ms(v) for k, v in weights["tier"].items()},
-                   ms(weights["source_rollup"]), tiers)
+        named = {f"rules.{k}": ms(v) for k, v in weights["rules"].items()}
+        named.update({f"reach.{k}": ms(v) for k, v in (weights.get("reach") or {}).items()})
+        return cls(named, {int(k): ms(v) for k, v in weights["tier"].items()}, ms(weights["source_rollup"]), tiers)
 
 
 def _contribution(rule: Rule, axis: str, item: str, *, cf: int, tier: int, basis: str, paper: str, evidence: str,
-                  origin: str, clinical: int, model: str, order: int) -> dict:
-    return {"id": f"contribution:{axis}:{item}:{rule.id}:{evidence}", "kind": "contribution", "axis": axis,
-            "item": item, "cf": cf, "tier": tier, "basis": basis, "paper": paper, "evidence": evidence,
-            "origin": origin, "rule": rule.id, "clinical": clinical, "model": model, "order": order}
+                  origin: str, clinical: int, model: str, order: int, comparison: str = "") -> dict:
+    return {"id": f"contribution:{axis}:{item}:{rule.id}:{evidence or comparison}", "kind": "contribution",
+            "axis": axis, "item": item, "cf": cf, "tier": tier, "basis": basis, "paper": paper, "evidence": evidence,
+            "comparison": comparison, "origin": origin, "rule": rule.id, "clinical": clinical, "model": model,
+            "order": order}
 
 
 def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], list[dict]]:
@@ -62,7 +63,7 @@ def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], lis
     a = rule.action
     if a == "relate":
         return [{"id": f"relation:{p['disease']}", "kind": "relation", "disease": p["disease"],
-                 "basis": p["basis"], "how": p["how"], "rule": rule.id}], []
+                 "basis": p["basis"], "how": p["how"], "same_organ": p["same_organ"], "rule": rule.id}], []
     if a == "block":
         ev = p.get("evidence", "")
         return [{"id": f"blocked:{p['axis']}:{p['item']}:{ev}", "kind": "blocked", "axis": p["axis"],
@@ -83,7 +84,13 @@ def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], lis
             return [_contribution(rule, p["axis"], p["item"], cf=mul(s["cf"], scale), tier=s["tier"], basis=s["basis"],
                                   paper=s["paper"], evidence=s["evidence"], origin="rollup",
                                   clinical=s["clinical"], model=s["model"], order=s["order"])], []
-        return [_contribution(rule, p["axis"], p["item"], cf=w.rule_cf[rule.id], tier=4, basis="indirect",
+        cf = w.named[rule.weight]
+        if "comparison" in p:  # a comparison about a process, an organ or the cells: one cited contribution
+            k = p["comparison"]
+            return [_contribution(rule, p["axis"], p["item"], cf=cf, tier=4, basis="indirect", paper=k["paper"],
+                                  evidence="", origin="comparison", clinical=0, model="review-inference",
+                                  order=order_key(4, cf, HEURISTIC_ORDER % 10**4), comparison=k["comparison"])], []
+        return [_contribution(rule, p["axis"], p["item"], cf=cf, tier=4, basis=p.get("basis", "indirect"),
                               paper="", evidence="", origin="heuristic", clinical=0, model="review-inference",
                               order=HEURISTIC_ORDER)], []
     if a == "exclude":
@@ -106,7 +113,8 @@ def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], lis
         k = p["comparison"]
         via = "+".join(sorted(f["id"] for f in bound.values() if f is not k))  # a comparison may apply twice
         return [{"id": f"preference:{k['comparison']}:{via}", "kind": "preference", "comparison": k["comparison"],
-                 "axis": k["axis"], "type": k["type"], "rule": rule.id}], []
+                 "axis": k["axis"], "type": k["type"], "scope": k["scope"], "better": k["better"],
+                 "candidate": k["candidate"], "paper": k["paper"], "rule": rule.id}], []
     if a == "supersede":
         b, s = p["weaker"], p["stronger"]
         return [{"id": f"superseded:{b['id']}:{s['id']}", "kind": "superseded", "contribution": b["id"],

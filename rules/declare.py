@@ -28,6 +28,7 @@ FACTS: dict[str, tuple[str, dict[str, str]]] = {
     "query": ("the query", {
         "disease": "the disease asked about", "organ": "its organ system", "processes": "its processes",
         "cancer": "1 if it is a cancer", "curated": "1 if the reviews name it",
+        "site": "where in its organ system (brain, peripheral-nerve, ocular-surface, ...), or ''",
         "user_population": "1 if the user named a population"}),
     "disease": ("a candidate disease", {
         "disease": ("its id; outside the query's family, the id of the group of diseases that agree on every "
@@ -43,22 +44,29 @@ FACTS: dict[str, tuple[str, dict[str, str]]] = {
         "model": "the kind of study", "direction": "supports or opposes", "strength": "model x species x vesicle, out of 1000",
         "vesicle": "the vesicle type", "paper": "the primary paper", "registered": "1 for a registered trial without results",
         "unstated": "1 if the MSC source is not stated", "clinical": "1 for a reported trial or case report",
-        "reaches": "1 if its route reaches the query's organ system (or it has none)", "order": "its place in a stable order"}),
+        "reaches": "1 if its route reaches the query's organ system or site (or it has none)", "order": "its place in a stable order"}),
     "evidence-engineering": ("an engineering option used in an evidence item", {
         "evidence": "the evidence item", "engineering": "the option",
         "organ_ok": "1 unless the option is specific to other organ systems",
         "population_ok": "1 unless the option is specific to a population the disease does not affect"}),
-    "route": ("a route", {"route": "its id", "reaches": "1 if it reaches the query's organ system",
+    "route": ("a route", {"route": "its id", "reaches": "1 if it reaches the query's organ system (or its site)",
+                          "local": "1 if it delivers into or onto the organ, 0 into the circulation or a cavity",
                           "invasive": "1 if it is highly invasive"}),
     "option": ("an engineering option", {
-        "engineering": "its id", "family": "the category word its id starts with", "purposes": "what it is for", "fits": "1 if reported for the query's organ system or a process of it",
+        "engineering": "its id", "family": "the category word its id starts with", "purposes": "what it is for",
+        "fits": "1 if reported for the query's organ system and a process of it (an axis it does not name is no restriction)",
+        "fits_transfer": ("1 if it matches the query on one of the two axes it names only (never across cancer and "
+                          "non-cancer)"),
         "organ_ok": "1 unless it is specific to other organ systems",
         "population_ok": "1 unless it is specific to a population the disease does not affect"}),
     "source-part": ("a source that is part of another", {"part": "the part", "whole": "the whole"}),
     "comparison": ("a comparison the reviews make", {
         "comparison": "its id", "axis": "what it compares", "type": "preference, tie or readiness",
+        "scope": "where it was made: disease, organ, process or cells",
         "scoped": "1 if it names diseases", "organ": "the organ system it concerns, or ''",
-        "process": "the process it concerns, or ''", "process_match": "1 if the query has that process"}),
+        "process": "the process it concerns, or ''", "process_match": "1 if the query has that process",
+        "better": "the item it favours, or ''", "candidate": "1 if it compares candidates (sources, routes, options)",
+        "paper": "its primary paper, or ''"}),
     "comparison-scope": ("a disease a comparison names", {"comparison": "the comparison", "disease": "the disease"}),
     "constraint": ("a constraint the user set", {
         "type": "exclude-source, route-not-allowed, clinical-only or population", "value": "its value",
@@ -66,11 +74,16 @@ FACTS: dict[str, tuple[str, dict[str, str]]] = {
         "disease_has_populations": "1 if the disease usually affects particular populations"}),
     # derived
     "relation": ("a relation of a disease to the query", {"disease": "the disease (or group)",
-                                                        "basis": "direct, related or indirect", "how": "in words"}),
+                                                        "basis": "direct, related or indirect", "how": "in words",
+                                                        "same_organ": "1 if it has the query's organ system"}),
+    "preference": ("a comparison that applies to the query", {
+        "comparison": "the comparison", "axis": "what it compares", "type": "preference or tie",
+        "scope": "disease (it reorders the candidates it names) or organ, process, cells (a contribution)",
+        "better": "the item it favours, or ''", "candidate": "1 if it compares candidates", "paper": "its primary paper"}),
     "contribution": ("a contribution", {
         "axis": "source, route or engineering", "item": "the candidate", "cf": "its certainty factor", "tier": "its tier",
-        "basis": "direct, related or indirect", "paper": "its primary paper, or ''", "evidence": "its evidence item, or ''",
-        "origin": "evidence, rollup or heuristic", "rule": "the rule that made it", "clinical": "1 if clinical",
+        "basis": "direct, related, indirect or reach", "paper": "its primary paper, or ''", "evidence": "its evidence item, or ''",
+        "comparison": "the comparison it comes from, or ''", "origin": "evidence, rollup, heuristic or comparison", "rule": "the rule that made it", "clinical": "1 if clinical",
         "order": "strength order (lower is stronger)"}),
     "exclusion": ("an exclusion", {"axis": "source or route", "item": "the excluded item"}),
     "population": ("a population of the consultation", {"population": "the population", "via": "disease or user"}),
@@ -82,9 +95,9 @@ FACTS: dict[str, tuple[str, dict[str, str]]] = {
 HOST_ONLY: dict[str, frozenset[str]] = {"disease": frozenset({"members"}), "evidence": frozenset({"members"})}
 
 ACTIONS: dict[str, tuple[set[str], set[str]]] = {  # action -> (required params, optional params)
-    "relate": ({"disease", "basis", "how"}, set()),
+    "relate": ({"disease", "basis", "how", "same_organ"}, set()),
     "block": ({"axis", "item", "reason"}, {"evidence"}),
-    "contribute": ({"axis", "item"}, {"evidence", "relation", "contribution", "scale"}),
+    "contribute": ({"axis", "item"}, {"evidence", "relation", "contribution", "scale", "comparison", "basis"}),
     "exclude": ({"axis", "item", "reason"}, set()),
     "set-aside": ({"contribution"}, set()),
     "population": ({"population", "via"}, set()),
@@ -212,6 +225,10 @@ def action_text(action: str, p: dict) -> str:
                    "CF = strength x tier discount, negated if it opposes")
         elif "contribution" in p:
             how = f"with the CF of {v['contribution']} x {p['scale']}, same tier"
+        elif "comparison" in p:
+            how = f"as the comparison {v['comparison']} cited, with this rule's certainty factor, tier 4"
+        elif p.get("basis") == "reach":
+            how = "with the certainty factor of its kind of delivery, tier 4 (basis: reach)"
         else:
             how = "with this rule's certainty factor, tier 4 (a generalisation)"
         return f"contribute to {p['axis']} {v['item']} {how}"
@@ -334,8 +351,10 @@ def parse(doc, origin: str = str(RULES_FILE)) -> tuple[Rule, ...]:
         weight = raw.get("weight")
         if weight is not None and not isinstance(weight, str):
             raise DeclarationError(f"{where}: weight must be the name of a weight")
-        if action == "contribute" and "evidence" not in params and "contribution" not in params and weight != f"rules.{rid}":
-            raise DeclarationError(f"{where}: a contribution with its own certainty factor names weight rules.{rid}")
+        own_cf = action == "contribute" and "evidence" not in params and "contribution" not in params
+        if own_cf and weight != f"rules.{rid}" and not (weight or "").startswith("reach."):
+            raise DeclarationError(f"{where}: a contribution with its own certainty factor names weight rules.{rid} "
+                                   "(or reach.local / reach.systemic)")
         rules.append(Rule(rid, raw["stage"], pri, raw["description"].strip(), tuple(cites), weight,
                           tuple(conds), action, params, i))
     return tuple(rules)

@@ -172,8 +172,9 @@ def why_doc(kb: Knowledge, adv: Advice, item: str) -> Doc:
         doc.p(f"{_label(kb, axis, iid)} is not in the ranking. Here is why not:")
         return doc.extend(why_not_doc(kb, adv, iid, _with_head=False))
     doc.p(f"{_label(kb, axis, iid)}: {_position(adv, rec)}")
-    doc.p(f"Tier {rec.tier} ({rec.basis}): the best tier among its supporting contributions; candidates are "
-          "ordered by tier, then by the reviews' comparisons, then by score.")
+    doc.p(f"Tier {rec.tier} ({rec.basis}): the best tier among its supporting contributions that are at least "
+          "as strong as the strongest evidence against it; candidates are ordered by tier, then by score, and a "
+          "comparison made in this disease lifts the candidate it favours over the ones it names.")
     doc.p(f"Contributions ({len(rec.support)}):")
     for i, c in enumerate(rec.support, 1):
         doc.li(f"{i}. {_contribution_line(c)}")
@@ -181,10 +182,13 @@ def why_doc(kb: Knowledge, adv: Advice, item: str) -> Doc:
         for lab in _cites(kb, c.citations):
             doc.li(f"cites {lab}", 1)
     if rec.preferences:
-        doc.p(f"The reviews' comparisons (net preference {rec.preference:+d}):")
+        doc.p(f"The reviews' comparisons (net preference in this disease {rec.preference:+d}):")
         for p in rec.preferences:
             eff = {1: "favours it", -1: "favours another over it", 0: "a tie: no preference"}[p.effect]
-            doc.li(f"{p.comparison} ({p.rule}): {eff}. {p.text}")
+            how = ("made in this disease: it orders the candidates it names" if p.scope == "disease" else
+                   f"about {'the cells' if p.scope == 'cells' else 'the ' + p.scope} in general: a contribution "
+                   "to the favoured candidate's score, never a reordering")
+            doc.li(f"{p.comparison} ({p.rule}): {eff}; {how}. {p.text}")
             for lab in _cites(kb, p.citations):
                 doc.li(f"cites {lab}", 1)
     blocked = _blocked_for(adv, axis, iid)

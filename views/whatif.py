@@ -24,7 +24,7 @@ from ..advisor.consult import AXES, Advice, Constraints, consult
 from ..advisor.errors import UnknownItem
 from ..advisor.kb import Knowledge
 from ..advisor.stability import (DEFAULT_SAMPLES, DEFAULT_SEED, SPREAD, ModelMismatch, Rescorer,  # noqa: F401
-                                 Stability, _get, advice_json, attach_stability, cf_combine, order_key,
+                                 Stability, _get, advice_json, attach_stability, cf_combine,
                                  set_weight, settings, stability, stability_cell, stability_words,
                                  weight_leaves, with_weights)
 
@@ -293,5 +293,5 @@ def diff_changed(entries: list[dict]) -> bool:
 
 __all__ = ["DEFAULT_SAMPLES", "DEFAULT_SEED", "SPREAD", "ModelMismatch", "Rescorer", "Stability",
            "advice_json", "attach_stability", "cf_combine", "diff", "diff_changed", "diff_one",
-           "hypothetical_kb", "order_key", "set_weight", "settings", "stability", "stability_cell", "stability_words",
+           "hypothetical_kb", "set_weight", "settings", "stability", "stability_cell", "stability_words",
            "to_rank_first", "to_rank_first_text", "weight_leaves", "with_weights"]  # stability's names re-exported
