@@ -49,10 +49,12 @@ def _test(t: Test):
     if t.op == "has":
         return f.anyItem(item == t.value)
     if t.op == "has-any":
-        expr = item == t.value[0]
+        # one anyItem per value, joined outside: durable-rules reads an uninitialised node when an
+        # anyItem holds an OR (rete.c createAlpha), and create_ruleset then fails at random with error 102
+        expr = f.anyItem(item == t.value[0])
         for v in t.value[1:]:
-            expr = expr | (item == v)
-        return f.anyItem(expr)
+            expr = expr | getattr(m, t.field).anyItem(item == v)
+        return expr
     raise ValueError(f"unknown operator {t.op!r}")  # pragma: no cover - declare.OPS is closed
 
 
