@@ -35,12 +35,12 @@ DIS = ("diseases:\n  - id: made-up-syndrome\n    name: Made-up syndrome\n    par
 
 
 class _Cmp(str):
-    def format(self, axis="source", kind="preference", body=""):  # noqa: A003 - str.format with defaults
-        return str.format(self, axis=axis, kind=kind, body=body)
+    def format(self, axis="source", kind="preference", body="", scope="cells"):  # noqa: A003 - str.format with defaults
+        return str.format(self, axis=axis, kind=kind, body=body, scope=scope)
 
 
 CMP = _Cmp("comparisons:\n  - id: made-up-comparison\n    axis: {axis}\n    kind: {kind}\n{body}"
-           "    text: Made up for a test.\n    cites: [\"cai2020:21\"]\n")
+           "    text: Made up for a test.\n    cites: [\"cai2020:21\"]\n    scope: {scope}\n")
 
 CASES = {
     "yaml-syntax": ("evidence:\n  - id: x\n   bad: 1\n",
@@ -81,7 +81,7 @@ CASES = {
                                    "{f}:6:5: worse: 'uc-msc' cannot be both better and worse"),
     "comparison-bad-species": (CMP.format(axis="species", body="    better: human\n    worse: [hamster]\n"),
                                "{f}:6:5: worse: unknown species 'hamster' (known: human, mouse, rat, pig)"),
-    "comparison-bad-scope": (CMP.format(body="    better: uc-msc\n    worse: [bm-msc]\n    organ: fibrosis\n"),
+    "comparison-bad-scope": (CMP.format(body="    better: uc-msc\n    worse: [bm-msc]\n    organ: fibrosis\n", scope="organ"),
                              "{f}:7:5: organ: 'fibrosis' is a process, not an organ-system"),
     "comparison-bad-kind": (CMP.format(kind="better", body="    better: uc-msc\n    worse: [bm-msc]\n"),
                             "{f}:4:5: kind: must be one of preference, tie, readiness; got 'better'"),
@@ -300,7 +300,8 @@ def test_kb_dump_json_has_the_contract_keys_and_is_deterministic():
     assert {t["id"] for t in data["trials"]} == set(TABLE1)
     assert next(r for r in data["routes"] if r["id"] == "intramyocardial")["reaches"] == ["cardiovascular"]
     cmp = next(c for c in data["comparisons"] if c["id"] == "glioblastoma-uc-over-bm-and-ad")
-    assert cmp == {"id": "glioblastoma-uc-over-bm-and-ad", "axis": "source", "kind": "preference", "better": "uc-msc",
+    assert cmp == {"id": "glioblastoma-uc-over-bm-and-ad", "axis": "source", "kind": "preference", "scope": "disease",
+                   "better": "uc-msc",
                    "worse": ["bm-msc", "ad-msc"], "tie": [], "diseases": ["glioblastoma"], "organ": None,
                    "process": None, "text": cmp["text"], "citations": ["delfattore2015a"]}
     pbi = next(d for d in data["diseases"] if d["id"] == "perinatal-brain-injury")
@@ -500,8 +501,8 @@ def test_umbrella_diseases_hold_their_kinds(kb):
 COMPARISONS = {  # id -> axis, kind, better, worse or tie, scope (diseases, organ, process), cited numbers
     "glioblastoma-uc-over-bm-and-ad": ("source", "preference", "uc-msc", ["bm-msc", "ad-msc"], (["glioblastoma"], None, None), ["cai2020:21"]),
     "neurite-outgrowth-menstrual-best": ("source", "preference", "menstrual-msc", ["uc-msc", "bm-msc", "chorion-msc"], ([], "nervous-system", "degeneration"), ["cai2020:4"]),
-    "immunomodulation-es-over-bm-and-ad": ("source", "preference", "es-msc", ["bm-msc", "ad-msc"], ([], None, "inflammation-autoimmunity"), ["cai2020:103"]),
-    "neuroprotection-es-over-fetal": ("source", "preference", "es-msc", ["fetal-msc"], ([], "nervous-system", None), ["cai2020:106"]),
+    "immunomodulation-es-over-bm-and-ad": ("source", "preference", "es-msc", ["bm-msc", "ad-msc"], ([], None, None), ["cai2020:103"]),
+    "neuroprotection-es-over-fetal": ("source", "preference", "es-msc", ["fetal-msc"], ([], None, None), ["cai2020:106"]),
     "species-human-over-mouse-airway": ("species", "preference", "human", ["mouse"], (["allergic-asthma"], None, None), ["cai2020:40"]),
     "vesicle-exosomes-over-cells-liver-fibrosis": ("vesicle", "preference", "exosome", ["parent-cells"], (["liver-fibrosis"], None, None), ["cai2020:41"]),
     "engineering-hypoxia-over-normal-culture": ("engineering", "preference", "preconditioning-hypoxia", [], (["myocardial-infarction"], None, None), ["cai2020:48", "cai2020:49"]),
