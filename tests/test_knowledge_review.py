@@ -152,3 +152,44 @@ def test_kb_check_accepts_a_scope_its_fields_agree_with(scope, where, tmp_path):
     proc = _kb_check(tmp_path, "ok", _overlay(scope=scope, where=where))
     assert (proc.returncode, proc.stderr) == (0, "")
     assert proc.stdout.startswith("ok: 13 files, 85 diseases, ")
+
+
+# --- 2. knowledge corrections ------------------------------------------------
+
+# reference number -> key, authors, what Cai prints
+REAL_AUTHORS = {
+    88: ("farinazzo2018", "Farinazzo A, Angiari S, Turano E, ", "A F, S A, E T, E B, S D, S R, et al."),
+    89: ("farinazzo2015", "Farinazzo A, Turano E, Marconi S, ", "A F, E T, S M, E B, E B, B B"),
+    90: ("gebraad2018", "Gebraad A, Kornilov R, Kaur S, ", "A G, R K, S K, S M, S H, H P, et al."),
+    # the review's own group (its byline: Jiaxin Cai, Junyong Wu, Jiemin Wang, Yongjiang Li, Xiongbin Hu, ...)
+    111: ("li2020", "Li YJ, Wu JY, Wang JM, Hu XB, Cai JX, Xiang DX", "Yj L, Jy W, Jm W, Xb H, Jx C, Dx X"),
+}
+
+
+@pytest.mark.parametrize("number", sorted(REAL_AUTHORS))
+def test_initials_only_author_lists_carry_the_real_names(number, kb):
+    key, authors, printed = REAL_AUTHORS[number]
+    assert kb.resolve_cite(f"cai2020:{number}") == key
+    ref = kb.references[key]
+    assert ref["authors"].startswith(authors)
+    assert f"'{printed}'" in ref["note"]
+
+
+def test_old_initial_keys_are_gone_and_nothing_cites_them(kb):
+    for old in ("a2018a", "a2015", "a2018b", "yj2020"):
+        assert old not in kb.references
+    for sec in ("evidence", "sources", "routes", "engineering", "comparisons", "trials"):
+        for rec in kb.section(sec).values():
+            toks = list(rec.get("cites") or []) + [t for p in rec.get("properties") or () for t in p["cites"]]
+            assert not {"a2018a", "a2015", "a2018b", "yj2020"} & set(toks)
+
+
+def test_bibtex_and_ris_exports_use_the_real_names():
+    bib = runner.invoke(app, ["kb", "dump", "--format", "bibtex"])
+    ris = runner.invoke(app, ["kb", "dump", "--format", "ris"])
+    assert bib.exit_code == ris.exit_code == 0
+    assert ("@article{farinazzo2015,\n  author = {Farinazzo, A and Turano, E and Marconi, S and Bistaffa, E and "
+            "Bazzoli, E and Bonetti, B},") in bib.stdout
+    assert "@article{gebraad2018,\n  author = {Gebraad, A and Kornilov, R and Kaur, S and others}," in bib.stdout
+    assert "AU  - Li, YJ\nAU  - Wu, JY\n" in ris.stdout
+    assert "{A, F" not in bib.stdout and "AU  - A, F" not in ris.stdout
