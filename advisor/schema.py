@@ -36,7 +36,7 @@ PURPOSES = (
 PROPERTY_NAMES = (
     "availability", "yield", "ethics", "clinical-readiness", "immunomodulation", "tissue-tropism",
     "harvest", "safety", "size", "barrier-crossing", "uptake", "proliferation", "invasiveness",
-    "composition", "potency",
+    "composition", "potency", "metabolism",
 )
 PROPERTY_VALUES = ("high", "medium", "low", "concern", "yes", "no")
 TRIAL_STATUS = ("recruiting", "not-yet-recruiting", "completed", "unknown")

@@ -9,6 +9,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from msc_ev import advisor
 from msc_ev.cli import app
 
 runner = CliRunner()
@@ -154,7 +155,44 @@ def test_kb_check_accepts_a_scope_its_fields_agree_with(scope, where, tmp_path):
     assert proc.stdout.startswith("ok: 13 files, 85 diseases, ")
 
 
-# --- 2. knowledge corrections ------------------------------------------------
+# --- 2. knowledge corrections ----------------------------------------------------------------
+
+def test_cai_89_is_an_adipose_property_not_a_disease_finding(kb):
+    # "And Low doses of EVs protect neurons from apoptotic cell death [89]"; reference 89: "Murine
+    # adipose-derived mesenchymal stromal cell vesicles: in vitro clues for neuroprotective and
+    # neuroregenerative approaches" -- neither names a disease
+    assert kb.resolve_cite("cai2020:89") == "farinazzo2015"
+    props = [(p["name"], p["value"]) for p in kb.sources["ad-msc"]["properties"] if kb.citations(p) == ["farinazzo2015"]]
+    assert props == [("potency", "yes")]
+    assert kb.evidence_by_reference.get("farinazzo2015") is None
+
+
+def test_cai_40_has_the_systemic_route_its_cited_title_gives(kb):
+    # reference 40: "Systemic administration of human bone marrow-derived mesenchymal stromal cell
+    # extracellular vesicles ameliorates aspergillus hyphal extract-induced allergic airway inflammation"
+    assert kb.evidence["cai2020-40"]["route"] == "systemic"
+    top = advisor.consult(kb, "allergic asthma").recs["routes"][0]
+    assert (top.id, top.tier, top.level) == ("systemic", 2, "in-vivo")
+    assert [c.evidence for c in top.support if c.basis == "direct"] == [["cai2020-40"]]
+
+
+def test_preterm_exosomes_are_a_vesicle_property_not_support_for_prematurity(kb):
+    # "preterm exosomes are unable to synthesize ATP" [77] (Table 2 row 19) describes the vesicles
+    assert "cai2020-t2-19" not in kb.evidence
+    assert kb.evidence_by_disease.get("prematurity") is None
+    assert kb.evidence_by_reference.get("panfoli2016") is None
+    props = [(p["name"], p["value"]) for p in kb.sources["uc-msc"]["properties"] if kb.citations(p) == ["panfoli2016"]]
+    assert props == [("metabolism", "yes")]
+    recs = advisor.consult(kb, "prematurity").recs["sources"]
+    assert not [c for r in recs for c in r.support if c.basis in ("direct", "related") and c.evidence]
+
+
+def test_cai_71_is_a_review_inference_not_in_vivo(kb):
+    # "protection of liver and kidney [70, 71]": no result and no model for [71]; nor in its title
+    # ("Pre-incubation with hucMSC-exosomes prevents cisplatin-induced nephrotoxicity by activating autophagy")
+    ev = kb.evidence["cai2020-71"]
+    assert (ev["model"], ev["disease"], ev["route"]) == ("review-inference", "cisplatin-nephrotoxicity", None)
+
 
 # reference number -> key, authors, what Cai prints
 REAL_AUTHORS = {
