@@ -631,11 +631,40 @@ def _cross_check(kb: Knowledge, col: _Collector):
         if not named:
             path, line, c = where("comparisons", rid, "id")
             col.add(path, line, c, "id", "a comparison names the items it compares")
+        scope_problem = _scope_problem(rec)
+        if scope_problem:
+            path, line, c = where("comparisons", rid, "scope")
+            col.add(path, line, c, "scope", scope_problem)
     for rid, rec in kb.trials.items():
         check_ref("trials", rid, "source", rec.get("source"), "sources")
         check_ref("trials", rid, "disease", rec.get("disease"), "diseases")
         check_ref("trials", rid, "route", rec.get("route"), "routes")
         check_cites("trials", rid, rec)
+
+
+def _scope_problem(rec: dict) -> str | None:
+    """What is wrong with a comparison's ``scope`` given the fields that say where it applies (None
+    when they agree): ``disease`` names its diseases and no organ or process; ``organ`` and
+    ``process`` name theirs (the other may narrow it) and no diseases; ``cells`` names none of them."""
+    scope = rec["scope"]
+    has = {f: bool(rec.get(f)) for f in ("diseases", "organ", "process")}
+    if scope == "disease":
+        if not has["diseases"]:
+            return "scope 'disease' needs the diseases the review made the comparison in, under 'diseases'"
+        if has["organ"] or has["process"]:
+            return "scope 'disease' takes no 'organ' or 'process': its diseases say where it applies"
+        return None
+    if scope in ("organ", "process"):
+        if not has[scope]:
+            return f"scope {scope!r} needs the {'organ system' if scope == 'organ' else 'disease process'} under {scope!r}"
+        if has["diseases"]:
+            return f"scope {scope!r} takes no 'diseases' (a comparison made in diseases has scope 'disease')"
+        return None
+    named = [repr(f) for f in ("diseases", "organ", "process") if has[f]]
+    if named:
+        listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " or " + named[-1]
+        return f"scope 'cells' is about the cells or vesicles in general and takes no {listed}"
+    return None
 
 
 def _check_vocabulary(kb: Knowledge, col: _Collector):

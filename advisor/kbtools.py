@@ -240,7 +240,7 @@ def dump(kb: Knowledge) -> dict:
             for k, e in sorted(kb.evidence.items())
         ],
         "comparisons": [
-            {"id": k, "axis": c["axis"], "kind": c["kind"], "better": c.get("better"),
+            {"id": k, "axis": c["axis"], "kind": c["kind"], "scope": c.get("scope"), "better": c.get("better"),
              "worse": list(c.get("worse") or []), "tie": list(c.get("tie") or []),
              "diseases": list(c.get("diseases") or []), "scope": c.get("scope"), "organ": c.get("organ"),
              "process": c.get("process"),

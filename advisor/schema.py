@@ -23,6 +23,9 @@ DELIVERY = ("local", "systemic")
 POPULATIONS = ("neonate", "child", "adult", "elderly", "female", "male")
 COMPARISON_AXES = ("source", "route", "engineering", "vesicle", "species")
 COMPARISON_KINDS = ("preference", "tie", "readiness")
+# where the review made a comparison: in diseases, about an organ system or a process in general, or
+# about the cells or vesicles themselves
+COMPARISON_SCOPES = ("disease", "organ", "process", "cells")
 # values a comparison may name on the axes that have no section of their own
 COMPARISON_VALUES = {"vesicle": VESICLES + ("parent-cells",), "species": tuple(s for s in SPECIES if s != "unknown")}
 INVASIVENESS = ("low", "medium", "high")
@@ -34,7 +37,7 @@ PURPOSES = (
 PROPERTY_NAMES = (
     "availability", "yield", "ethics", "clinical-readiness", "immunomodulation", "tissue-tropism",
     "harvest", "safety", "size", "barrier-crossing", "uptake", "proliferation", "invasiveness",
-    "composition", "potency",
+    "composition", "potency", "metabolism",
 )
 PROPERTY_VALUES = ("high", "medium", "low", "concern", "yes", "no")
 TRIAL_STATUS = ("recruiting", "not-yet-recruiting", "completed", "unknown")
@@ -114,6 +117,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
     },
     "comparisons": {
         "id": F("id"), "axis": F("enum", enum=COMPARISON_AXES), "kind": F("enum", enum=COMPARISON_KINDS),
+        "scope": F("enum", enum=COMPARISON_SCOPES),
         "better": F("nullable-str", False), "worse": F("strlist", False), "tie": F("strlist", False),
         "diseases": F("idlist", False, ref="diseases"), "organ": F("nullable-id", False, ref="categories"),
         "process": F("nullable-id", False, ref="categories"),

@@ -30,18 +30,18 @@ TABLES = [
     ("peripheral nerve injury",             "uc-msc", 2, ["intravenous", "intranasal", "intraperitoneal"]),  # 12
     ("senile osteoporosis",                 "uc-msc", 2, ["intravenous", "implantation", "systemic"]),      # 13
     ("intrauterine adhesions",              "uc-msc", 2, ["intravenous", "systemic"]),                      # 14
-    ("renal ischemia-reperfusion injury",   "uc-msc", 2, ["intravenous", "systemic"]),                      # 15 (wj-msc, a part of the cord)
+    ("renal ischemia-reperfusion injury",   "bm-msc", 2, ["intravenous", "systemic"]),                      # 15 (wj-msc [63, 64]; bm-msc [52, 53] too)
     ("perinatal brain injury",              "uc-msc", 2, ["intranasal", "intraperitoneal", "intravenous"]),  # 16, 18
     ("liver injury",                        "uc-msc", 2, ["intravenous", "intraperitoneal", "systemic"]),   # 17
-    ("prematurity",                         "uc-msc", 3, ["intravenous", "systemic"]),                      # 19 (in vitro)
+    ("prematurity",                         "uc-msc", 4, ["intravenous", "systemic"]),                      # 19 (a vesicle property: no evidence)
     ("primary ovarian insufficiency",       "uc-msc", 3, ["intravenous", "systemic"]),                      # 20 (in vitro)
-    ("allergic asthma",                     "bm-msc", 2, ["intravenous", "systemic", "inhalation"]),        # 21
+    ("allergic asthma",                     "bm-msc", 2, ["systemic", "intravenous", "inhalation"]),        # 21; systemic from [40]
     ("atopic dermatitis",                   "ad-msc", 2, ["intravenous", "subcutaneous", "systemic"]),      # 23
     ("cutaneous wound",                     "uc-msc", 2, ["systemic", "intravenous", "subcutaneous"]),           # 24
     ("cartilage defect",                    "es-msc", 2, ["intra-articular", "intravenous", "systemic"]),   # 26
     # Table 1 (trials): registered trials are context, so only a reported trial reaches tier 1
-    ("bronchopulmonary dysplasia",          "uc-msc", 2, ["intravenous", "systemic", "inhalation"]),
-    ("covid-19",                            "uc-msc", 3, ["intravenous", "systemic", "inhalation"]),
+    ("bronchopulmonary dysplasia",          "uc-msc", 2, ["systemic", "intravenous", "inhalation"]),  # systemic: [40], lung
+    ("covid-19",                            "uc-msc", 3, ["systemic", "intravenous", "inhalation"]),  # systemic: [40], lung
     ("chronic kidney disease",              "uc-msc", 1, ["intravenous", "systemic"]),
     ("macular hole",                        "uc-msc", 4, ["intravenous", "systemic", "intraocular"]),
 ]

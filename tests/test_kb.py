@@ -35,12 +35,12 @@ DIS = ("diseases:\n  - id: made-up-syndrome\n    name: Made-up syndrome\n    par
 
 
 class _Cmp(str):
-    def format(self, axis="source", kind="preference", body=""):  # noqa: A003 - str.format with defaults
-        return str.format(self, axis=axis, kind=kind, body=body)
+    def format(self, axis="source", kind="preference", body="", scope="cells"):  # noqa: A003 - str.format with defaults
+        return str.format(self, axis=axis, kind=kind, body=body, scope=scope)
 
 
 CMP = _Cmp("comparisons:\n  - id: made-up-comparison\n    axis: {axis}\n    kind: {kind}\n{body}"
-           "    text: Made up for a test.\n    cites: [\"cai2020:21\"]\n")
+           "    text: Made up for a test.\n    cites: [\"cai2020:21\"]\n    scope: {scope}\n")
 
 CASES = {
     "yaml-syntax": ("evidence:\n  - id: x\n   bad: 1\n",
@@ -81,7 +81,7 @@ CASES = {
                                    "{f}:6:5: worse: 'uc-msc' cannot be both better and worse"),
     "comparison-bad-species": (CMP.format(axis="species", body="    better: human\n    worse: [hamster]\n"),
                                "{f}:6:5: worse: unknown species 'hamster' (known: human, mouse, rat, pig)"),
-    "comparison-bad-scope": (CMP.format(body="    better: uc-msc\n    worse: [bm-msc]\n    organ: fibrosis\n"),
+    "comparison-bad-scope": (CMP.format(body="    better: uc-msc\n    worse: [bm-msc]\n    organ: fibrosis\n", scope="organ"),
                              "{f}:7:5: organ: 'fibrosis' is a process, not an organ-system"),
     "comparison-bad-kind": (CMP.format(kind="better", body="    better: uc-msc\n    worse: [bm-msc]\n"),
                             "{f}:4:5: kind: must be one of preference, tie, readiness; got 'better'"),
@@ -102,7 +102,7 @@ def test_shipped_knowledge_passes_every_check(kb):
     assert kbtools.deep_check(kb) == []
     result = runner.invoke(cli.app, ["kb", "check"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("ok: 12 files, 85 diseases, 117 evidence items, ")
+    assert result.stdout.startswith("ok: 12 files, 85 diseases, 116 evidence items, ")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -183,7 +183,8 @@ TABLE2 = {
     16: ({"wj-msc"}, {"perinatal-brain-injury"}, {"intraperitoneal"}, {67}),
     17: ({"uc-msc"}, {"liver-injury", "liver-fibrosis"}, {None}, {72, 73, 74}),
     18: ({"uc-msc"}, {"perinatal-brain-injury"}, {"intranasal"}, {76}),
-    19: ({"uc-msc"}, {"prematurity"}, {None}, {77}),
+    # row 19 ([77], preterm newborn infants) describes the vesicles: a uc-msc property, no evidence item
+    # (tests/test_knowledge_review.py)
     20: ({"uc-msc"}, {"primary-ovarian-insufficiency"}, {None}, {78}),
     21: ({"ad-msc"}, {"osteoarthritis", "allergic-asthma"}, {None}, {84, 85, 87}),
     22: ({"ad-msc"}, {"experimental-autoimmune-encephalomyelitis"}, {"intravenous"}, {88}),
@@ -195,7 +196,7 @@ TABLE2 = {
 
 
 # the model of each row's items: rows with a route are animal work; '/' rows may be cell work
-TABLE2_MODELS = {row: {"in-vivo"} for row in TABLE2} | {1: {"in-vitro"}, 19: {"in-vitro"}, 20: {"in-vitro"},
+TABLE2_MODELS = {row: {"in-vivo"} for row in TABLE2} | {1: {"in-vitro"}, 20: {"in-vitro"},
                                                       21: {"in-vitro", "in-vivo"}}
 
 
@@ -300,7 +301,8 @@ def test_kb_dump_json_has_the_contract_keys_and_is_deterministic():
     assert {t["id"] for t in data["trials"]} == set(TABLE1)
     assert next(r for r in data["routes"] if r["id"] == "intramyocardial")["reaches"] == ["cardiovascular"]
     cmp = next(c for c in data["comparisons"] if c["id"] == "glioblastoma-uc-over-bm-and-ad")
-    assert cmp == {"id": "glioblastoma-uc-over-bm-and-ad", "axis": "source", "kind": "preference", "better": "uc-msc",
+    assert cmp == {"id": "glioblastoma-uc-over-bm-and-ad", "axis": "source", "kind": "preference", "scope": "disease",
+                   "better": "uc-msc",
                    "worse": ["bm-msc", "ad-msc"], "tie": [], "diseases": ["glioblastoma"], "organ": None,
                    "process": None, "text": cmp["text"], "citations": ["delfattore2015a"]}
     pbi = next(d for d in data["diseases"] if d["id"] == "perinatal-brain-injury")
@@ -383,11 +385,10 @@ def test_blue_light_preconditioning_is_a_property_not_a_disease_finding(kb):
 
 
 def test_no_evidence_item_rests_on_a_disease_neither_the_review_nor_the_title_names(kb):
-    # found by reading the items against the review: [28] and [89] name no disease, [40] and [95]
-    # no route, [69] and [75] say heart repair
+    # found by reading the items against the review: [28] and [89] name no disease, [95] no route
+    # (neither does its cited title), [69] and [75] say heart repair
     for eid in ("cai2020-28", "cai2020-79", "cai2020-89"):
         assert eid not in kb.evidence
-    assert kb.evidence["cai2020-40"]["route"] is None
     assert kb.evidence["cai2020-95"]["route"] is None
     assert {kb.evidence[e]["disease"] for e in ("cai2020-69", "cai2020-75")} == {"cardiovascular-disease"}
     # a bare citation of a rare source is a review inference, not in vivo evidence
@@ -500,8 +501,8 @@ def test_umbrella_diseases_hold_their_kinds(kb):
 COMPARISONS = {  # id -> axis, kind, better, worse or tie, scope (diseases, organ, process), cited numbers
     "glioblastoma-uc-over-bm-and-ad": ("source", "preference", "uc-msc", ["bm-msc", "ad-msc"], (["glioblastoma"], None, None), ["cai2020:21"]),
     "neurite-outgrowth-menstrual-best": ("source", "preference", "menstrual-msc", ["uc-msc", "bm-msc", "chorion-msc"], ([], "nervous-system", "degeneration"), ["cai2020:4"]),
-    "immunomodulation-es-over-bm-and-ad": ("source", "preference", "es-msc", ["bm-msc", "ad-msc"], ([], None, "inflammation-autoimmunity"), ["cai2020:103"]),
-    "neuroprotection-es-over-fetal": ("source", "preference", "es-msc", ["fetal-msc"], ([], "nervous-system", None), ["cai2020:106"]),
+    "immunomodulation-es-over-bm-and-ad": ("source", "preference", "es-msc", ["bm-msc", "ad-msc"], ([], None, None), ["cai2020:103"]),
+    "neuroprotection-es-over-fetal": ("source", "preference", "es-msc", ["fetal-msc"], ([], None, None), ["cai2020:106"]),
     "species-human-over-mouse-airway": ("species", "preference", "human", ["mouse"], (["allergic-asthma"], None, None), ["cai2020:40"]),
     "vesicle-exosomes-over-cells-liver-fibrosis": ("vesicle", "preference", "exosome", ["parent-cells"], (["liver-fibrosis"], None, None), ["cai2020:41"]),
     "engineering-hypoxia-over-normal-culture": ("engineering", "preference", "preconditioning-hypoxia", [], (["myocardial-infarction"], None, None), ["cai2020:48", "cai2020:49"]),
