@@ -341,7 +341,7 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
             continue  # about other organ systems, processes or diseases: joins nothing (index=False asserts it)
         facts.append({"id": f"cmp:{cid}", "kind": "comparison", "comparison": cid, "axis": cmp["axis"],
                       "type": cmp["kind"], "scoped": 1 if cmp.get("diseases") else 0,
-                      "scope": cmp.get("scope") or ("disease" if cmp.get("diseases") else "process"),  # TEMP-SCOPE
+                      "scope": cmp["scope"],
                       "better": cmp.get("better") or "", "candidate": 1 if cmp["axis"] in AXIS_OF else 0,
                       "paper": idx["cmp_paper"][cid],
                       "organ": cmp.get("organ") or "", "process": cmp.get("process") or "",

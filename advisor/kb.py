@@ -645,7 +645,9 @@ def _cross_check(kb: Knowledge, col: _Collector):
 def _scope_problem(rec: dict) -> str | None:
     """What is wrong with a comparison's ``scope`` given the fields that say where it applies (None
     when they agree): ``disease`` names its diseases and no organ or process; ``organ`` and
-    ``process`` name theirs (the other may narrow it) and no diseases; ``cells`` names none of them."""
+    ``process`` name theirs (the other may narrow it) and no diseases; ``cells`` names no diseases, and
+    may name the organ system or process where the cells' property matters (immunomodulation: where
+    inflammation is; without one it is context only)."""
     scope = rec["scope"]
     has = {f: bool(rec.get(f)) for f in ("diseases", "organ", "process")}
     if scope == "disease":
@@ -660,11 +662,9 @@ def _scope_problem(rec: dict) -> str | None:
         if has["diseases"]:
             return f"scope {scope!r} takes no 'diseases' (a comparison made in diseases has scope 'disease')"
         return None
-    named = [repr(f) for f in ("diseases", "organ", "process") if has[f]]
-    if named:
-        listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " or " + named[-1]
-        return f"scope 'cells' is about the cells or vesicles in general and takes no {listed}"
-    return None
+    if has["diseases"]:
+        return "scope 'cells' is about the cells or vesicles in general and takes no 'diseases'"
+    return None  # an organ or process, if given, is where the cells' property matters (the note says why)
 
 
 def _check_vocabulary(kb: Knowledge, col: _Collector):

@@ -25,9 +25,9 @@ SCOPES = {
     "neurite-outgrowth-menstrual-best": ("process", [], "nervous-system", "degeneration"),
     "vesicle-exosomes-over-microvesicles-neurons": ("process", [], "nervous-system", "degeneration"),
     # ES-MSC introduction: "ES-MSCs have better immunomodulatory activity compared to BM- and AD-MSCs" [103]
-    "immunomodulation-es-over-bm-and-ad": ("cells", [], None, None),
+    "immunomodulation-es-over-bm-and-ad": ("cells", [], None, "inflammation-autoimmunity"),
     # Discussion: ES-MSCs "had a more powerful neuroprotective capacity than fetal MSC-EVs" [106]
-    "neuroprotection-es-over-fetal": ("cells", [], None, None),
+    "neuroprotection-es-over-fetal": ("cells", [], "nervous-system", None),
     # "exosomes from huc-MSCs have advantages in gynecological and infant diseases"
     "gynaecological-uc-advantage": ("organ", [], "reproductive", None),
     "neonatal-uc-advantage": ("disease", ["perinatal-brain-injury", "prematurity"], None, None),
@@ -117,9 +117,6 @@ BAD = {  # case -> (overlay text, the one error line after the file name)
     "process-with-diseases": (_overlay(scope="process", where="    process: cancer\n    diseases: [glioblastoma]\n"),
                               "7:5: scope: scope 'process' takes no 'diseases' (a comparison made in diseases has "
                               "scope 'disease')"),
-    "cells-with-organ-and-process": (_overlay(scope="cells", where="    organ: nervous-system\n    process: degeneration\n"),
-                                     "7:5: scope: scope 'cells' is about the cells or vesicles in general and takes no "
-                                     "'organ' or 'process'"),
     "cells-with-diseases": (_overlay(scope="cells", where="    diseases: [glioblastoma]\n"),
                             "7:5: scope: scope 'cells' is about the cells or vesicles in general and takes no "
                             "'diseases'"),
@@ -148,6 +145,7 @@ def test_kb_check_rejects_a_missing_or_contradicted_scope(case, tmp_path):
     ("process", "    process: degeneration\n"),
     ("process", "    process: degeneration\n    organ: nervous-system\n"),
     ("cells", ""),
+    ("cells", "    process: inflammation-autoimmunity\n"),  # where the cells' property matters
 ])
 def test_kb_check_accepts_a_scope_its_fields_agree_with(scope, where, tmp_path):
     proc = _kb_check(tmp_path, "ok", _overlay(scope=scope, where=where))
