@@ -127,6 +127,7 @@ class MapRow:
     organ: str | None = None
     processes: list = field(default_factory=list)
     cells: dict = field(default_factory=dict)
+    columns: dict = field(default_factory=dict)  # the input's other columns, carried through
     before: dict | None = None  # with an overlay: the cells without it (``None``: no overlay)
     changed: list = field(default_factory=list)  # column ids whose tier, score or rank the overlay changed
 
@@ -146,6 +147,7 @@ class EvidenceMap:
     constraints: Constraints = Constraints()
     group_by: str | None = None
     overlay: tuple[str, ...] = ()  # the overlay directories, when the map compares
+    carried: list = field(default_factory=list)  # the input's other column names (CSV, YAML, JSON input)
 
     @property
     def mapped(self) -> list[MapRow]:
@@ -169,7 +171,7 @@ class EvidenceMap:
 
 def _row_of(r: dict) -> MapRow:
     return MapRow(r["row"], r["input"], r["status"], r["message"], r.get("disease_id"), r.get("disease_name"),
-                  r.get("organ"), list(r.get("processes") or ()), dict(r.get("cells") or {}))
+                  r.get("organ"), list(r.get("processes") or ()), dict(r.get("cells") or {}), dict(r["columns"]))
 
 
 def scored(kb: Knowledge, items, base: Constraints, jobs: int = 1, docs: bool = False,
@@ -185,8 +187,10 @@ def scored(kb: Knowledge, items, base: Constraints, jobs: int = 1, docs: bool = 
 
 
 def build(kb: Knowledge, items, base: Constraints = Constraints(), *, jobs: int = 1, docs: bool = False,
-          group_by: str | None = None, check: Callable[[], None] = lambda: None) -> EvidenceMap:
-    """Consult every row of ``items`` (:class:`msc_ev.advisor.batch.Item`) and build the map."""
+          group_by: str | None = None, check: Callable[[], None] = lambda: None,
+          carried: list[str] | None = None) -> EvidenceMap:
+    """Consult every row of ``items`` (:class:`msc_ev.advisor.batch.Item`) and build the map;
+    ``carried``: the input's other column names (:func:`msc_ev.advisor.batch.read_input`)."""
     if group_by not in (None, *GROUPS):
         from ..advisor.errors import UsageError
 
@@ -197,7 +201,7 @@ def build(kb: Knowledge, items, base: Constraints = Constraints(), *, jobs: int 
         counts["rows"] += 1
         counts[r["status"]] += 1
         rows.append(_row_of(r))
-    return EvidenceMap(columns(kb), rows, counts, base, group_by)
+    return EvidenceMap(columns(kb), rows, counts, base, group_by, carried=list(carried or []))
 
 
 def curated_items(kb: Knowledge) -> list:
@@ -282,6 +286,16 @@ def gaps_csv(m: EvidenceMap) -> str:
 # CSV
 
 
+def _plain_cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, ensure_ascii=False, sort_keys=True)
+    return str(v)
+
+
 def csv_text(m: EvidenceMap) -> str:
     """One line per input row: the row, its status, the disease, then ``<id> tier`` and ``<id> score``
     for every column (empty where nothing supports it), the #1 of each axis, the message; with an
@@ -289,6 +303,16 @@ def csv_text(m: EvidenceMap) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     head = ["row", "input", "status", "disease_id", "disease_name", "organ", "processes"]
+    taken = {*head, "sources #1", "routes #1", "engineering #1", "message", "changed by overlay", "disclaimer"}
+    taken |= {f"{c.id} {k}" for c in m.columns for k in ("tier", "score")}
+    carried = []
+    for name in m.carried:
+        shown = name
+        while shown in taken:
+            shown = "input_" + shown
+        taken.add(shown)
+        carried.append((shown, name))
+    head[2:2] = [shown for shown, _ in carried]
     for c in m.columns:
         head += [f"{c.id} tier", f"{c.id} score"]
     head += ["sources #1", "routes #1", "engineering #1", "message"]
@@ -298,8 +322,8 @@ def csv_text(m: EvidenceMap) -> str:
     w.writerow(head)
     rows = m.mapped + m.failed if m.group_by else m.rows
     for r in rows:
-        line = [r.row, r.input, r.status, r.disease_id or "", r.disease_name or "", r.organ or "",
-                "; ".join(r.processes)]
+        line = [r.row, r.input, *(_plain_cell(r.columns.get(name)) for _, name in carried), r.status,
+                r.disease_id or "", r.disease_name or "", r.organ or "", "; ".join(r.processes)]
         for c in m.columns:
             cell = r.cells.get(c.id)
             line += [cell["tier"], f"{cell['score']:.3f}"] if cell else ["", ""]
