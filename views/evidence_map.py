@@ -363,7 +363,6 @@ def svg_text(m: EvidenceMap, title: str | None = None) -> str:
     rows = m.mapped
     cols = m.columns
     label_w = 12 + int(6.4 * max([len(r.disease_name or r.input) for r in rows] + [12]))
-    label_w = min(label_w, 330)
     head_h = 150
     x0, y0 = label_w, 40 + head_h
     width = x0 + CELL * len(cols) + 3 * 8 + 20
@@ -418,10 +417,9 @@ def svg_text(m: EvidenceMap, title: str | None = None) -> str:
             continue
         r = obj
         name = r.disease_name or r.input
-        shown = name if len(name) <= 50 else name[:49] + "\u2026"
         out.append(f'<g class="row" data-disease="{_e(r.disease_id)}">')
         out.append(f'<text class="disease" x="{x0 - 6}" y="{y + 12}" font-size="10" text-anchor="end" {SVG_FONT} '
-                   f'fill="#1a1a1a"><title>{_e(name)}</title>{_e(shown)}</text>')
+                   f'fill="#1a1a1a">{_e(name)}</text>')
         out.append(f'<line x1="{x0}" y1="{y + CELL}" x2="{grid_right}" y2="{y + CELL}" stroke="#d5d9de" '
                    'stroke-width="0.5"/>')
         for c in cols:
