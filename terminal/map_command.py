@@ -69,19 +69,16 @@ def pick(given: str | None, output: str | None, gaps: bool) -> str:
 # the Rich view
 
 
-def _cell_text(cell: dict | None, changed: bool):
-    from rich.text import Text
-
+def _cell(cell: dict | None, changed: bool) -> tuple[str, str | None]:
+    """A cell's text and style: tier and score, * for the #1 of its axis, ! when an overlay changed it."""
     if not cell:
-        return Text("!" if changed else "")
+        return ("!" if changed else ""), None
     s = f"{cell['tier']} {cell['score']:.2f}" + ("*" if cell["rank"] == 1 else "") + ("!" if changed else "")
-    return Text(s, style=TIER_STYLES[cell["tier"]])
+    return s, TIER_STYLES[cell["tier"]]
 
 
-def _header(cid: str, width: int):
-    """An id as a header ``width`` wide: split after its hyphens, a longer part broken with a hyphen."""
-    from rich.text import Text
-
+def _header(cid: str, width: int) -> list[str]:
+    """An id as header lines ``width`` wide: split after its hyphens, a longer part broken with a hyphen."""
     pieces = cid.split("-")
     pieces = [p + "-" for p in pieces[:-1]] + pieces[-1:]
     lines, line = [], ""
@@ -94,15 +91,64 @@ def _header(cid: str, width: int):
             lines.append(line[:width - 1] + "-")
             line = line[width - 1:]
     lines.append(line)
-    return Text("\n".join(lines), style="bold", overflow="fold")
+    return lines
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]
+
+
+def _panel(title: str, dw: int, cw: int, chunk, rows, names, cells, group_by):
+    """One panel of the grid as one Text: drawn line by line (a Rich Table lays out every cell of a
+    thousand-row map far slower), every line exactly as wide as the panel."""
+    from rich.text import Text
+
+    inner = dw + len(chunk) * (cw + 2) + 2  # " " + disease column + ("  " + cell) per column + " "
+    t = Text()
+    t.append("╭─ ")
+    t.append(title)
+    t.append(" " + "─" * max(0, inner - len(title) - 3) + "╮\n")
+    heads = [_header(c.id, cw) for c in chunk]
+    h = max(len(x) for x in heads)
+    for i in range(h):
+        t.append("│ ")
+        t.append(("disease" if i == h - 1 else "").ljust(dw), style="bold")
+        for x in heads:
+            k = i - (h - len(x))  # bottom-aligned
+            t.append("  ")
+            t.append((x[k] if k >= 0 else "").ljust(cw), style="bold")
+        t.append(" │\n")
+    t.append("│ " + "─" * (inner - 2) + " │\n")
+    last = None
+    blank = " " * (len(chunk) * (cw + 2))
+    for r, name in zip(rows, names):
+        g = r.group(group_by)
+        if group_by and g != last:
+            for j, line in enumerate(_wrap(g, dw)):
+                t.append("│ ")
+                t.append(line.ljust(dw), style="italic")
+                t.append(blank + " │\n")
+            last = g
+        for j, line in enumerate(_wrap(name, dw)):
+            t.append("│ " + line.ljust(dw))
+            if j == 0:
+                for c in chunk:
+                    text, style = cells[(r.row, c.id)]
+                    t.append("  ")
+                    t.append(text.ljust(cw), style=style)
+            else:
+                t.append(blank)
+            t.append(" │\n")
+    t.append("╰" + "─" * inner + "╯")
+    return t
 
 
 def map_view(m, width: int):
-    """The map as Rich renderables for a console ``width`` columns wide."""
-    from rich import box
+    """The map as Rich renderables for a console ``width`` columns wide (panels that fit it)."""
     from rich.console import Group as RGroup
     from rich.panel import Panel
-    from rich.table import Table
     from rich.text import Text
 
     from ..advisor.consult import DISCLAIMER
@@ -119,29 +165,17 @@ def map_view(m, width: int):
         legend += f"; ! changed by the overlay {', '.join(m.overlay)} ({n} cell{'s' if n != 1 else ''})"
     parts.append(Text(legend, style="dim"))
     names = [r.disease_name or r.input for r in rows]
-    dw = max(12, min(24, max([len(n) for n in names] + [7])))
     for axis, acols in m.by_axis():
         if not acols or not rows:
             continue
-        texts = {(r.row, c.id): _cell_text(r.cells.get(c.id), c.id in r.changed) for r in rows for c in acols}
-        cw = max([len(t.plain) for t in texts.values()] + [7])
-        cw = min(max(cw, 9), 10)
-        per = max(1, (width - 4 - (dw + 2)) // (cw + 2))
+        cells = {(r.row, c.id): _cell(r.cells.get(c.id), c.id in r.changed) for r in rows for c in acols}
+        cw = max([len(t) for t, _ in cells.values()] + [10])  # "menstrual-", "5 -0.30*!"
+        dw = max(8, min(24, max([len(n) for n in names] + [7]), width - 4 - (cw + 2)))
+        per = max(1, (width - 4 - dw) // (cw + 2))
         chunks = [acols[i:i + per] for i in range(0, len(acols), per)]
         for k, chunk in enumerate(chunks, 1):
-            t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
-            t.add_column(Text("disease", style="bold"), width=dw, overflow="fold")
-            for c in chunk:
-                t.add_column(_header(c.id, cw), width=cw, overflow="fold", justify="left")
-            last = None
-            for r, name in zip(rows, names):
-                g = r.group(m.group_by)
-                if m.group_by and g != last:
-                    t.add_row(Text(g, style="italic"), *[Text("") for _ in chunk])
-                    last = g
-                t.add_row(Text(name, overflow="fold"), *[texts[(r.row, c.id)] for c in chunk])
             title = AXIS_TITLES[axis] + (f" ({k} of {len(chunks)})" if len(chunks) > 1 else "")
-            parts.append(Panel(t, title=Text(title), title_align="left", expand=False, box=box.ROUNDED))
+            parts.append(_panel(title, dw, cw, chunk, rows, names, cells, m.group_by))
     if m.failed:
         parts.append(Text("Rows not mapped", style="bold yellow"))
         for r in m.failed:
