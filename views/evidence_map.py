@@ -362,11 +362,10 @@ def svg_text(m: EvidenceMap, title: str | None = None) -> str:
     cell an overlay changed; a legend and the disclaimer below."""
     rows = m.mapped
     cols = m.columns
-    label_w = 12 + int(6.4 * max([len(r.disease_name or r.input) for r in rows] + [12]))
+    label_w = 16 + int(5.6 * max([len(r.disease_name or r.input) for r in rows] + [12]))
     head_h = 150
     x0, y0 = label_w, 40 + head_h
-    width = x0 + CELL * len(cols) + 3 * 8 + 20
-    width = max(width, 560)
+    width = max(x0 + CELL * len(cols) + 3 * 8 + 70, 560)  # room for the last rotated headers
     # rows, with a band per group
     lines: list[tuple[str, object]] = []
     last = None
@@ -378,7 +377,7 @@ def svg_text(m: EvidenceMap, title: str | None = None) -> str:
         lines.append(("row", r))
     grid_h = CELL * len(lines)
     legend_y = y0 + grid_h + 24
-    height = legend_y + 96
+    height = legend_y + 18 + (18 if m.overlay else 0) + 22 + 13 + 12  # the legend's lines, the disclaimer's two
     t = title or f"MSC-EV evidence map: {len(rows)} disease{'s' if len(rows) != 1 else ''}"
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="map-title map-desc">',
