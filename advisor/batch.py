@@ -151,8 +151,9 @@ def _blank(item: Item, status: str, message: str) -> dict:
 
 
 def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3,
-               stability: tuple[int, int] | None = None) -> dict:
-    """Score one input row. Never raises for a bad row: the status and message say what went wrong."""
+               stability: tuple[int, int] | None = None, *, more: Callable | None = None) -> dict:
+    """Score one input row. Never raises for a bad row: the status and message say what went wrong.
+    ``more(kb, advice)``, if given, returns fields added to an ``ok`` row from the same consultation."""
     if item.problem:
         return _blank(item, "error", item.problem)
     try:
@@ -186,6 +187,8 @@ def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3,
         out["stability"] = S.stability_cell(adv, S.stability(kb, adv, *stability))
     out["citations"] = cites[:MAX_CITATIONS]
     out["cautions"] = [c["id"] for c in adv.cautions]
+    if more is not None:
+        out.update(more(kb, adv))
     return out
 
 

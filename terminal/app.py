@@ -262,3 +262,6 @@ cli_batch.register(app, knowledge, fail, out)
 from . import whatif_commands  # noqa: E402
 
 whatif_commands.register(app, knowledge, fail, out, STATE)
+from . import map_command  # noqa: E402
+
+map_command.register(app, knowledge, fail, out, STATE)
