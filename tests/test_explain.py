@@ -347,8 +347,8 @@ def test_why_not_checks_every_declared_rule_that_could_support_the_item(kbc, oa)
     expected = [r.id for r in RULE_LIST if r.action == "contribute" and r.params["axis"] == "route"
                 and (not isinstance(r.params["item"], str) or r.params["item"] == "intranasal")]
     assert [c["rule"] for c in data["rules"]] == expected
-    failed = next(c for c in data["rules"] if c["rule"] == "route-reach")
-    assert failed["condition"] == next(r for r in RULE_LIST if r.id == "route-reach").conditions[0].as_json()
+    failed = next(c for c in data["rules"] if c["rule"] == "route-reach-local")
+    assert failed["condition"] == next(r for r in RULE_LIST if r.id == "route-reach-local").conditions[0].as_json()
 
 
 # ---------------------------------------------------------------------------- --step

@@ -266,15 +266,19 @@ def _evidence_of(kb: Knowledge, axis: str, iid: str) -> list[str]:
     return sorted(e for e, ev in kb.evidence.items() if ev.get(ax) == iid)
 
 
-def _evidence_fate(kb: Knowledge, adv: Advice, eid: str) -> str:
-    """Why an evidence item did or did not count here, from the facts the rules left."""
+def _evidence_fate(kb: Knowledge, adv: Advice, eid: str, axis: str | None = None) -> str:
+    """Why an evidence item did or did not count here (for ``axis``, when given), from the facts the
+    rules left."""
     ev = kb.evidence[eid]
     did = ev["disease"]
     found = next((f for f in adv.derived if f["kind"] == "contribution" and f["origin"] == "evidence"
-                  and f["evidence"] == eid), None)
+                  and f["evidence"] == eid and (axis is None or f["axis"] == axis)), None)
     if found:
         return f"{eid} ({did}): counted at tier {found['tier']} ({found['basis']})"
     rel = next((r for r in adv.relations if r["disease"] == did), None)
+    if axis == "route" and rel is not None and not rel.get("same_organ"):
+        return (f"{eid} ({did}): its route is not transferred: a study of another organ system "
+                f"({kb.diseases[did]['organ']}) says nothing of where a route delivers here")
     block = next((b for b in adv.blocked if b["axis"] == "disease" and b["item"] == did), None)
     asserted = any(f["kind"] == "evidence" and f["evidence"] == eid for f in adv.facts)
     if ev["model"] == "clinical-registered":
@@ -343,7 +347,7 @@ def why_not_json(kb: Knowledge, adv: Advice, item: str) -> dict:
         checks.append(entry)
     out["rules"] = checks
     evid = _evidence_of(kb, axis, iid)
-    out["evidence"] = [_evidence_fate(kb, adv, e) for e in evid[:12]]
+    out["evidence"] = [_evidence_fate(kb, adv, e, SUPPORT_AXIS[axis]) for e in evid[:12]]
     out["evidence_count"] = len(evid)
     out["cautions"] = [c for c in adv.cautions if c["id"] == "es-ethics" and iid == "es-msc"
                        or (c["id"].startswith("opposing-evidence:")
