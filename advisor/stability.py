@@ -119,7 +119,7 @@ def settings(weights: dict, n: int, seed: int, spread: float = SPREAD) -> list[l
 
 
 def cf_combine(cfs: Iterable[float]) -> float:
-    """MYCIN combination (DESIGN.md 4.1): positives, negatives, then the mixed formula."""
+    """MYCIN combination (docs/design.md, "Scoring"): positives, negatives, then the mixed formula."""
     cfs = list(cfs)
     p = n = 0.0
     for x in sorted((x for x in cfs if x > 0), reverse=True):
@@ -143,7 +143,7 @@ def _pref(rec) -> int:
 
 
 def order_key(tier: int, pref: int, score: float, item: str):
-    """The order of DESIGN.md 4.1: tier, then preference (more first), then score, then id."""
+    """The order of docs/design.md: tier, then preference (more first), then score, then id."""
     return (tier, -pref, -round(score, 3), item)
 
 
@@ -168,7 +168,7 @@ class _Item:
 
 
 def _contribution_leaves(kb: Knowledge, axis: str, rec, c, index: dict) -> list[int]:
-    """The weights a contribution's certainty factor was multiplied from (DESIGN.md 4.1)."""
+    """The weights a contribution's certainty factor was multiplied from (docs/design.md, "Scoring")."""
     found: list[tuple[str, ...]] = []
     w = kb.weights
     if c.evidence:

@@ -1,4 +1,4 @@
-"""Batch scoring (issue 6): inputs, outputs, statuses, exit codes, atomic writes, resume, jobs."""
+"""Batch scoring: inputs, outputs, statuses, exit codes, atomic writes, resume, jobs."""
 
 from __future__ import annotations
 
@@ -392,7 +392,7 @@ def test_ctrl_c_stops_between_rows_and_keeps_finished_rows(kb, tmp_path, monkeyp
     assert signal.getsignal(signal.SIGINT) is before  # the caller's handler is back
 
 
-# ------------------------------------------------------------------------------ hostile input (issue 13)
+# ------------------------------------------------------------------------------ hostile input
 
 
 def _cli_error(res, code=2):
@@ -491,7 +491,7 @@ def test_repeated_and_overlong_constraint_values(runner):
                    "(limit MAX_CONSTRAINT_CHARS = 64)")
 
 
-# ------------------------------------------------------------------------------ streaming and resume (issue 13)
+# ------------------------------------------------------------------------------ streaming and resume
 
 
 def _rss_peak_mb(fn):
@@ -578,7 +578,7 @@ def test_resume_appends_to_the_journal_after_a_torn_line(kb, tmp_path, counting)
     assert target.read_bytes() == full.read_bytes()
 
 
-# ------------------------------------------------------------------------------ workers that die (issue 13)
+# ------------------------------------------------------------------------------ workers that die
 
 
 def _abort_on_poison(state, item):
@@ -602,7 +602,7 @@ def test_a_worker_that_dies_is_an_error_row_and_the_batch_goes_on(kb, tmp_path):
     assert outcome.counts == {"rows": 7, "ok": 4, "unknown": 0, "ambiguous": 1, "error": 2}
 
 
-# ------------------------------------------------------------------------------ signals (issue 13)
+# ------------------------------------------------------------------------------ signals
 
 SLOW_NAMES = ["perinatal brain injury", "multiple sclerosis", "knee oa", "acute kidney injury", "AD",
               "osteoarthritis", "GVHD", "xyzzy-not-a-disease"]

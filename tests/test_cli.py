@@ -372,7 +372,7 @@ def test_install_completion_for_bash_works_in_bash(tmp_path):
 
 
 def test_wheel_installs_only_under_msc_ev(tmp_path):
-    """What `pip install .` would put in site-packages: everything under msc_ev/ (issue 15)."""
+    """What `pip install .` would put in site-packages: everything under msc_ev/."""
     import shutil
     import zipfile
 

@@ -1,4 +1,4 @@
-"""Declared limits and the knowledge loader's reading errors (issue 13): one message, the right place."""
+"""Declared limits and the knowledge loader's reading errors: one message, the right place."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Contracts behind the speed targets of issue 14, checked without timing anything.
+"""Contracts behind the speed targets (docs/performance.md), checked without timing anything.
 
 - the library path (import, load, consult, ``as_json``) never imports Rich or Typer, and importing
   ``msc_ev.advisor`` alone imports none of the heavy dependencies;
