@@ -22,7 +22,7 @@ Commands run through bash in a scratch directory per page that holds the sample 
 ``msc_ev`` is the package it imports). The blocks of a page run at the same time, each block's
 commands in order. Timings (``0.02 s``, ``3 ms``, ``360 rows/s``) and the knowledge directory's
 path differ between runs and machines: ``mask`` replaces them, and a page is current when its
-masked text equals its masked regenerated text.
+masked text equals its masked regenerated text. A path inside this checkout is shown relative to it.
 tests/test_docs.py runs every shown command and checks exactly that.
 """
 
@@ -66,7 +66,7 @@ _TIMING = re.compile(r"\d[\d,]*(?:\.\d+)?(?=\s?(?:s|ms|µs|rows/s)\b)")
 _TRUNC = re.compile(r"\s*\|\s*(head|tail) -(\d+)\s*$")
 
 
-_KB_PATH = re.compile(r"\(/\S*/knowledge/")
+_KB_PATH = re.compile(r"\((?:/\S*/)?knowledge/")
 
 
 def mask(text: str) -> str:
@@ -185,7 +185,8 @@ class Scratch:
             cmd = cmd[:m.start()]
         proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, cwd=self.dir, env=self.env,
                               stdin=subprocess.DEVNULL, timeout=TIMEOUT)
-        lines = [line.rstrip() for line in (proc.stdout + proc.stderr).splitlines()]
+        text = (proc.stdout + proc.stderr).replace(f"{ROOT}{os.sep}", "")  # this checkout's paths, relative
+        lines = [line.rstrip() for line in text.splitlines()]
         if how == "head" and len(lines) > n:
             lines = lines[:n] + ["..."]
         if how == "tail" and len(lines) > n:

@@ -78,6 +78,8 @@ def test_masking_covers_timings_and_the_knowledge_path_only():
     assert docs_tour.mask("0 error in 0.02 s; 12 ms; 1,234 rows/s") == "0 error in # s; # ms; # rows/s"
     assert (docs_tour.mask("evidence item x  (/home/a/msc-ev/knowledge/evidence/cai2020.yaml:303)")
             == "evidence item x  (.../knowledge/evidence/cai2020.yaml:303)")
+    assert docs_tour.mask("evidence item x  (knowledge/evidence/cai2020.yaml:303)") == (
+        "evidence item x  (.../knowledge/evidence/cai2020.yaml:303)")
     assert docs_tour.mask("uc-msc T2 0.974; 5 rows: 3 ok") == "uc-msc T2 0.974; 5 rows: 3 ok"
 
 
