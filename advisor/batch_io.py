@@ -296,7 +296,11 @@ def _cell(v) -> str:
 
 
 def _recs_cell(recs: list[dict]) -> str:
-    return "; ".join(f"{r['id']} {r['score']:.3f}" for r in recs)
+    """One axis in a text cell: each item with its tier next to its score, ``uc-msc T2 0.894``.
+
+    The tier is shown because it orders the items before the score does: without it a lower score
+    ranked above a higher one reads as a mistake."""
+    return "; ".join(f"{r['id']} T{r['tier']} {r['score']:.3f}" for r in recs)
 
 
 def column_names(carried: list[str]) -> list[tuple[str, str]]:

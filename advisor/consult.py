@@ -238,7 +238,7 @@ def _static(kb: Knowledge, eid: str, paper: str) -> tuple[dict, tuple[str, ...]]
 def _bundles(fields: dict) -> bool:
     """May this item share an evidence fact with items that agree with it on every field? Yes when it
     has a primary paper (one paper counts once: only the first could count) or is a registered trial
-    without results (it never counts: DESIGN.md 4.1); an item resting on a review alone counts by
+    without results (it never counts: docs/design.md); an item resting on a review alone counts by
     itself."""
     return bool(fields["paper"]) or fields["registered"] == 1
 
@@ -528,7 +528,7 @@ def _fit(kb: Knowledge, fits, organ: str, processes: tuple[str, ...]) -> tuple[i
 
 
 def _family(option_id: str) -> str:
-    """The category word an engineering id starts with (DESIGN.md section 3): 'hydrogel', 'drug-loading'..."""
+    """The category word an engineering id starts with (docs/design.md, "Vocabulary"): 'hydrogel', 'drug-loading'..."""
     return max((p for p in ENGINEERING_PREFIXES if option_id.startswith(p + "-")), key=len, default="")
 
 
@@ -647,7 +647,7 @@ def order(entries: list[tuple[int, float, str]], moves: list[tuple[str, tuple[st
 
 
 def rank(kb: Knowledge, derived: list[dict], facts: list[dict]) -> dict[str, list[Rec]]:
-    """Combine each candidate's counted contributions and order the candidates (DESIGN.md 4.1):
+    """Combine each candidate's counted contributions and order the candidates (docs/design.md):
     by tier, then the reviews' comparisons, then score, then id. ``facts`` (what was asserted)
     name the members of each group of diseases."""
     excluded = {(AXIS_OF[f["axis"]], f["item"]) for f in derived if f["kind"] == "exclusion" and f["axis"] in AXIS_OF}

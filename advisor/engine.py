@@ -5,7 +5,7 @@ only to compile and register the ruleset; :func:`run` drives the C functions its
 the pending action, fire, complete), which is what the host loop does, without a Closure, a
 session-state round trip and a lease timer per action (measured: about a third of a consultation).
 
-What shared/notes/durable-rules.md measured, and the answer here:
+What was measured of durable-rules (docs/design.md, "Engine hazards"), and the answer here:
 - background threads: :class:`_QuietHost` never starts the timer threads, and nothing is
   dispatched by the host: every firing has happened when :func:`run` returns;
 - global registry: the declared rules are compiled once, at import, and registered on this

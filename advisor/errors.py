@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 
 class AdvisorError(Exception):
-    """Base class: ``exit_code`` follows DESIGN.md section 6 (1 unanswerable, 2 usage/KB)."""
+    """Base class: ``exit_code`` follows docs/design.md, "Output contract" (1 unanswerable, 2 usage/KB)."""
 
     exit_code = 2
 

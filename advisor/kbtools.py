@@ -197,7 +197,7 @@ def _plain(obj):
 
 
 def dump(kb: Knowledge) -> dict:
-    """The whole knowledge base (DESIGN.md section 6 shape), deterministic."""
+    """The whole knowledge base (the shape of docs/output-contract.md), deterministic."""
     refs = {k: {"authors": r["authors"], "title": r["title"], "journal": r["journal"], "year": r["year"],
                 "cited_in": dict(sorted(r["cited_in"].items())),
                 **({"also_numbered": {rv: list(ns) for rv, ns in sorted(r["also_numbered"].items())}}

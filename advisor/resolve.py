@@ -1,4 +1,4 @@
-"""Disease resolution (DESIGN.md section 4.2; docs/resolution.md).
+"""Disease resolution (docs/design.md, "Resolution"; docs/resolution.md).
 
 ``resolve(kb, text)`` returns a :class:`Resolution` or raises :class:`UnknownDisease` (with
 suggestions relevant to the words typed) or :class:`AmbiguousDisease` (with the candidates).

@@ -120,7 +120,7 @@ def settings(weights: dict, n: int, seed: int, spread: float = SPREAD) -> list[l
 
 
 def cf_combine(cfs: Iterable[float]) -> float:
-    """MYCIN combination (DESIGN.md 4.1): positives, negatives, then the mixed formula."""
+    """MYCIN combination (docs/design.md, "Scoring"): positives, negatives, then the mixed formula."""
     cfs = list(cfs)
     p = n = 0.0
     for x in sorted((x for x in cfs if x > 0), reverse=True):
@@ -158,7 +158,7 @@ class _Item:
 
 
 def _contribution_leaves(kb: Knowledge, axis: str, rec, c, index: dict) -> list[int]:
-    """The weights a contribution's certainty factor was multiplied from (DESIGN.md 4.1)."""
+    """The weights a contribution's certainty factor was multiplied from (docs/design.md, "Scoring")."""
     found: list[tuple[str, ...]] = []
     if c.evidence:
         ev = kb.evidence.get(c.evidence[0])

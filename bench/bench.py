@@ -1,4 +1,4 @@
-"""Speed of msc-ev (issues 6 and 14). Not a test: run it by hand on the CI machine.
+"""Speed of msc-ev (docs/performance.md). Not a test: run it by hand on the CI machine.
 
     python bench/bench.py --json > bench/results.json   # every figure, one JSON object
     python bench/bench.py                               # the same figures as a Markdown table
@@ -16,7 +16,7 @@ without ``PYTHONDONTWRITEBYTECODE`` and after one untimed run, so from .pyc file
 package does. The knowledge compile cache lives in a temporary ``MSC_EV_CACHE`` made for the run (the
 ICD-10-CM table is copied in from the user's cache when there is one, else built once).
 
-Figures (keys of the JSON object; ``target_*`` hold the goals of issue 14):
+Figures (keys of the JSON object; ``target_*`` hold the speed targets):
 
 1. cold start: ``cold_advise_cpu_ms``, one-shot ``msc-ev advise QUERY --format json`` in a fresh
    process with the compile cache warm (the fast path of ``cli.main``; ``cold_advise_typer_cpu_ms``: the
@@ -421,7 +421,7 @@ def _cpu() -> str:
 
 def batch_100k() -> dict:
     """``msc-ev batch`` of 100,000 rows with ``--jobs 2``: wall time, rows per second, and the largest
-    resident set of any of its processes (issue 14: under two minutes, with flat memory)."""
+    resident set of any of its processes (target: under two minutes, with flat memory)."""
     kb = advisor.load_kb()
     tmp = Path(tempfile.mkdtemp(prefix="msc-ev-bench-"))
     try:

@@ -1,4 +1,4 @@
-"""Fuzz and kill-cycle benchmark (issue 13): how many inputs per second, how many failures, rows lost.
+"""Fuzz and kill-cycle benchmark (docs/limits.md): how many inputs per second, how many failures, rows lost.
 
     python bench/fuzz_bench.py                     # both parts, default budgets
     python bench/fuzz_bench.py --examples 200      # more fuzz inputs per entry point

@@ -9,7 +9,7 @@ How the README table is generated (on the 2-core CI machine, from the repository
 ``<!-- speed-table:end -->`` of FILE with the table (and fails if the markers are missing);
 without it the table goes to stdout. Nothing in the table is typed by hand: each row is one or two
 figures of the JSON, with the plain-Python baseline (the same rule declarations interpreted
-without durable-rules, ``baseline_*``) beside each engine figure and the target of issue 14 in
+without durable-rules, ``baseline_*``) beside each engine figure and the speed target in
 the last column. A figure the JSON lacks (or holds as null) shows as "n/a".
 """
 

@@ -1,4 +1,4 @@
-"""Disease resolution figures (issue 12). Not a test: run it by hand, paste into docs/resolution.md.
+"""Disease resolution figures. Not a test: run it by hand, paste into docs/resolution.md.
 
     python bench/resolve_bench.py            # about two minutes on 2 cores
     python bench/resolve_bench.py --runs 3   # fewer fresh processes

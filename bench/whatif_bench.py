@@ -1,4 +1,4 @@
-"""Speed and faithfulness of the what-if tools (issue 16). Not a test: run it by hand.
+"""Speed and faithfulness of the what-if tools (docs/teaching.md). Not a test: run it by hand.
 
     python bench/whatif_bench.py            # every curated disease
     python bench/whatif_bench.py --quick    # 10 diseases; well under a minute on 2 cores

@@ -4,7 +4,7 @@ Each declared condition becomes ``c.<bind> << (m.kind == KIND) & <tests>``; each
 ``when_all(pri(priority), *conditions)`` with an action that records the firing in the running
 :class:`~msc_ev.advisor.engine.Session` and asserts what :func:`.actions.run` computes. A sink rule
 observes every fact kind and never fires, so that no fact is "unhandled" (see
-shared/notes/durable-rules.md). The definition is removed from durable's global registry: the
+docs/design.md, "Engine hazards"). The definition is removed from durable's global registry: the
 advisor registers it on a private host of its own.
 """
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent  # the repository (README, .ci, bench, shared/)
+ROOT = Path(__file__).resolve().parent.parent  # the repository (README, .ci, bench, docs)
 
 from msc_ev import advisor  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Fewer, aggregated facts (issue 14): groups of diseases and one paper's identical evidence items.
+"""Fewer, aggregated facts: groups of diseases and one paper's identical evidence items.
 
 A consultation asserts one `disease` fact per disease of the query's family and one per group of
 the other diseases that every rule treats alike; and one `evidence` fact for the evidence items of

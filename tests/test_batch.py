@@ -1,4 +1,4 @@
-"""Batch scoring (issue 6): inputs, outputs, statuses, exit codes, atomic writes, resume, jobs."""
+"""Batch scoring: inputs, outputs, statuses, exit codes, atomic writes, resume, jobs."""
 
 from __future__ import annotations
 
@@ -100,8 +100,8 @@ def test_csv_carries_columns_and_applies_row_constraints(kb, tmp_path):
     assert [r["status"] for r in rows] == ["ok", "ok", "error", "error", "error"]
     ms = advisor.consult(kb, "multiple sclerosis")
     ms_ex = advisor.consult(kb, "multiple sclerosis", advisor.Constraints(("bm-msc", "uc-msc")))
-    assert rows[0]["sources"] == "; ".join(f"{r.id} {r.score:.3f}" for r in ms.recs["sources"])
-    assert rows[1]["sources"] == "; ".join(f"{r.id} {r.score:.3f}" for r in ms_ex.recs["sources"])
+    assert rows[0]["sources"] == "; ".join(f"{r.id} T{r.tier} {r.score:.3f}" for r in ms.recs["sources"])
+    assert rows[1]["sources"] == "; ".join(f"{r.id} T{r.tier} {r.score:.3f}" for r in ms_ex.recs["sources"])
     assert {"bm-msc", "uc-msc"} <= {r.id for r in ms.recs["sources"]}
     assert not {"bm-msc", "uc-msc", "wj-msc"} & {s.split()[0] for s in rows[1]["sources"].split("; ")}
     assert rows[2]["message"] == "clinical_only must be true or false, got 'maybe'"
@@ -109,6 +109,35 @@ def test_csv_carries_columns_and_applies_row_constraints(kb, tmp_path):
     assert rows[4]["message"] == "empty 'disease' cell"
     assert all(r["disclaimer"] == advisor.DISCLAIMER for r in rows)
     assert list(rows[0])[:3] == ["row", "input", "id"] and list(rows[0])[-1] == "disclaimer"
+
+
+def _two_item_row():
+    row = B._blank(B.Item(1, "some disease"), "ok", "")
+    row.update(disease_id="some-disease", disease_name="Some disease", matched_by="exact", level="in-vivo",
+               sources=[{"rank": 1, "id": "uc-msc", "name": "Umbilical cord MSC", "score": 0.8941, "tier": 2,
+                         "level": "in-vivo"},
+                        {"rank": 2, "id": "bm-msc", "name": "Bone marrow MSC", "score": 0.959, "tier": 3,
+                         "level": "in-vitro"}])
+    return row
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "markdown"])
+def test_text_formats_write_each_item_with_its_tier_next_to_its_score(fmt):
+    # the tier orders before the score does, so a text cell shows both: a lower score above a higher one
+    buf = io.StringIO()
+    B.Writer(fmt, buf, [], advisor.Constraints(), 2).write_all([_two_item_row()])
+    assert "uc-msc T2 0.894; bm-msc T3 0.959" in buf.getvalue()
+    if fmt != "markdown":
+        rows = list(csv.DictReader(io.StringIO(buf.getvalue()), delimiter="," if fmt == "csv" else "\t"))
+        assert (rows[0]["sources"], rows[0]["routes"]) == ("uc-msc T2 0.894; bm-msc T3 0.959", "")
+
+
+def test_jsonl_keeps_the_structured_fields():
+    buf = io.StringIO()
+    B.Writer("jsonl", buf, [], advisor.Constraints(), 2).write_all([_two_item_row()])
+    line = json.loads(buf.getvalue())
+    assert line["sources"][1] == {"rank": 2, "id": "bm-msc", "name": "Bone marrow MSC", "score": 0.959, "tier": 3,
+                                  "level": "in-vitro"}
 
 
 def test_row_constraints_merge_with_run_constraints():
@@ -363,7 +392,7 @@ def test_ctrl_c_stops_between_rows_and_keeps_finished_rows(kb, tmp_path, monkeyp
     assert signal.getsignal(signal.SIGINT) is before  # the caller's handler is back
 
 
-# ------------------------------------------------------------------------------ hostile input (issue 13)
+# ------------------------------------------------------------------------------ hostile input
 
 
 def _cli_error(res, code=2):
@@ -462,7 +491,7 @@ def test_repeated_and_overlong_constraint_values(runner):
                    "(limit MAX_CONSTRAINT_CHARS = 64)")
 
 
-# ------------------------------------------------------------------------------ streaming and resume (issue 13)
+# ------------------------------------------------------------------------------ streaming and resume
 
 
 def _rss_peak_mb(fn):
@@ -483,7 +512,8 @@ def test_memory_is_flat_in_the_number_of_rows(kb, tmp_path, monkeypatch, fmt):
     def cheap(kb_, item, base, top=3):
         row = B._blank(item, "ok", "")
         row.update(disease_id="knee-osteoarthritis", disease_name="Knee osteoarthritis", matched_by="exact",
-                   sources=[{"rank": 1, "id": "bm-msc", "name": "Bone marrow MSC", "score": 0.5, "level": "in-vivo"}])
+                   sources=[{"rank": 1, "id": "bm-msc", "name": "Bone marrow MSC", "score": 0.5, "tier": 2,
+                            "level": "in-vivo"}])
         return row
 
     monkeypatch.setattr(B, "score_item", cheap)
@@ -548,7 +578,7 @@ def test_resume_appends_to_the_journal_after_a_torn_line(kb, tmp_path, counting)
     assert target.read_bytes() == full.read_bytes()
 
 
-# ------------------------------------------------------------------------------ workers that die (issue 13)
+# ------------------------------------------------------------------------------ workers that die
 
 
 def _abort_on_poison(state, item):
@@ -572,7 +602,7 @@ def test_a_worker_that_dies_is_an_error_row_and_the_batch_goes_on(kb, tmp_path):
     assert outcome.counts == {"rows": 7, "ok": 4, "unknown": 0, "ambiguous": 1, "error": 2}
 
 
-# ------------------------------------------------------------------------------ signals (issue 13)
+# ------------------------------------------------------------------------------ signals
 
 SLOW_NAMES = ["perinatal brain injury", "multiple sclerosis", "knee oa", "acute kidney injury", "AD",
               "osteoarthritis", "GVHD", "xyzzy-not-a-disease"]

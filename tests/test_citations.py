@@ -1,4 +1,4 @@
-"""Citation export (issue 15): BibTeX, RIS and CSL-JSON, parsed back by pybtex, rispy, a CSL-JSON
+"""Citation export: BibTeX, RIS and CSL-JSON, parsed back by pybtex, rispy, a CSL-JSON
 schema check and citeproc-py. Expected values come from knowledge/references.yaml read directly
 (yaml.safe_load), not from the exporter."""
 

@@ -1,4 +1,4 @@
-"""`msc-ev ask` as people use it (issue 15): on a terminal (a pseudo-terminal driven by pexpect:
+"""`msc-ev ask` as people use it: on a terminal (a pseudo-terminal driven by pexpect:
 prompt_toolkit history, editing keys, tab completion, toolbar, numbered choice) and through a pipe
 (line by line; every malformed command gets a one-line hint, never a traceback)."""
 

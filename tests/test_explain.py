@@ -1,4 +1,4 @@
-"""Explanations (issue 5): golden outputs at a fixed width with no colour, and scripted `ask` sessions.
+"""Explanations: golden outputs at a fixed width with no colour, and scripted `ask` sessions.
 
 The expected strings were produced by running the code once and then read line by line against
 the knowledge base (arithmetic recomputed by hand, citations checked in references.yaml). They
@@ -384,7 +384,7 @@ def test_step_eof_runs_to_the_end(kbc):
 
 
 def test_step_shows_each_firing_then_what_it_derived_in_firing_order(kbc):
-    """Nothing derived is shown before the firing that derived it (issue 15)."""
+    """Nothing derived is shown before the firing that derived it."""
     adv = advisor.consult(kbc, "insulin-resistance")
     con = console()
     step_explain(kbc, adv, con, _stepper([]))

@@ -1,5 +1,5 @@
 """The Typer-free fast path of ``cli.main`` (terminal/fast_json.py) and what keeps a one-shot run cheap
-(issue 14), checked without timing anything.
+(docs/performance.md), checked without timing anything.
 
 - the fast path answers exactly the plain JSON advice, and gives the bytes the Typer command gives:
   every argv of the table runs both ways (``MSC_EV_NO_FAST=1`` forces Typer) and stdout, stderr

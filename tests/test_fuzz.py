@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the CLI entry points, in-process (issue 13).
+"""Property-based fuzzing of the CLI entry points, in-process (docs/limits.md).
 
 Every command is driven through typer's CliRunner with generated input, twice, and must:
 exit 0, 1 or 2 (never anything else, never an uncaught exception); print no traceback; give the

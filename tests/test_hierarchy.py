@@ -1,4 +1,4 @@
-"""The evidence hierarchy of DESIGN.md 4.1 on the shipped knowledge: issue examples, Cai 2020's
+"""The evidence hierarchy (docs/design.md) on the shipped knowledge: worked examples, Cai 2020's
 Table 2 rows and Table 1 trials. Each expectation was read against the review: the top source is the
 one the review studied for that disease (or, where several were, one of them at the best tier)."""
 
@@ -65,7 +65,7 @@ def test_table_2_sources_with_direct_in_vivo_evidence_reach_tier_2(kb):
 
 
 # ------------------------------------------------------------------------------------------
-# the examples of the issue
+# worked examples of the hierarchy
 
 
 def test_burn_follows_the_one_burn_study(kb):

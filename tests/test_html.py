@@ -1,4 +1,4 @@
-"""Issue 16: the classroom page (`msc-ev explain DISEASE --format html -o page.html`).
+"""The classroom page (`msc-ev explain DISEASE --format html -o page.html`).
 
 The structural tests run everywhere. The browser tests drive the operating system's Chromium
 (/usr/bin/chromium, or $MSC_EV_CHROMIUM) through Playwright, without downloading any browser;

@@ -1,4 +1,4 @@
-"""Declared limits and the knowledge loader's reading errors (issue 13): one message, the right place."""
+"""Declared limits and the knowledge loader's reading errors: one message, the right place."""
 
 from __future__ import annotations
 
@@ -132,8 +132,3 @@ def test_every_limit_is_documented_with_its_value():
     rows = dict(re.findall(r"^\| `(MAX_[A-Z_]+)` \| ([\d,]+) \|", doc, re.M))
     assert rows == {name: f"{value:,}" for name, value in limits.LIMITS.items()}
 
-
-def test_every_limit_is_listed_in_the_readme_with_its_value():
-    readme = " ".join((ROOT / "README.md").read_text().split())
-    for name, value in limits.LIMITS.items():
-        assert f"`{name}` {value:,}" in readme, name

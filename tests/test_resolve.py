@@ -1,4 +1,4 @@
-"""Disease resolution (issue 12; DESIGN.md section 4.2; docs/resolution.md).
+"""Disease resolution (docs/design.md, "Resolution"; docs/resolution.md).
 
 The table lists diseases as people type them (abbreviations, lay terms, typos, plurals, word
 order, British spelling) with the answers a clinician would accept: a curated disease id, or an
@@ -29,7 +29,7 @@ from msc_ev.advisor.resolve import MAX_WORDS, InputTooLong, icd_profile
 ROOT = Path(__file__).resolve().parent.parent
 
 TABLE = [
-    # the issue's own examples
+    # the examples resolution was specified with
     ("heart failure", ["I50.9"]),
     ("COPD", ["J44"]),
     ("bedsore", ["L89"]),
@@ -301,7 +301,7 @@ def test_disease_as_people_type_it(kb, typed, ok):
     assert _accepted(got, ok), f"{typed!r} -> {got}, want one of {ok}"
 
 
-# --- the issue's silent changes of meaning ------------------------------------------------
+# --- silent changes of meaning, once made --------------------------------------------------
 
 @pytest.mark.parametrize("typed,never", [
     ("heart failure", "icd10cm:K72"),             # hepatic failure
@@ -363,7 +363,7 @@ def test_a_single_word_is_not_narrowed_to_one_organ(kb):
 
 
 def test_suggestions_follow_the_words_typed(kb):
-    # the issue: "erectile dysfunction" once suggested stroke and cartilage-defect
+    # "erectile dysfunction" once suggested stroke and cartilage-defect
     with pytest.raises(advisor.UnknownDisease) as exc:
         advisor.resolve(kb, "brain damage of the newborn baby")
     assert exc.value.suggestions[:2] == ["brain-injury", "perinatal-brain-injury"]

@@ -1,7 +1,7 @@
 """The rule base as data, the engine that runs it, and the invariants of the evidence hierarchy.
 
 Oracles here are independent of the code under test: the certainty-factor combination is written
-out again from DESIGN.md 4.1; the plain-Python interpreter evaluates the same declarations without
+out again from docs/design.md; the plain-Python interpreter evaluates the same declarations without
 durable-rules; FNV-1a is computed by its definition; knowledge facts are read from the YAML.
 """
 
@@ -229,7 +229,7 @@ def test_a_duplicate_fact_is_an_error_not_a_crash(kb):
 
 
 # ------------------------------------------------------------------------------------------
-# scores recomputed from the JSON alone (DESIGN.md 4.1), sharing nothing with the scorer
+# scores recomputed from the JSON alone (docs/design.md), sharing nothing with the scorer
 
 
 def mycin(cfs):

@@ -1,4 +1,4 @@
-"""Issue 16: stability, what would put an item first, and `msc-ev diff` (views/whatif.py).
+"""Stability, what would put an item first, and `msc-ev diff` (views/whatif.py).
 
 Rankings are being re-tuned while the reasoning core is rewritten, so these tests pin the
 contracts (fields, exit codes, messages, determinism, and that every suggestion really flips the
