@@ -826,11 +826,16 @@ def _advice(kb: Knowledge, text: str, res: Resolution, constraints: Constraints,
     query block and notes come from ``res``; so does the wording of the cautions that name it)."""
     cautions = [_caution_json(kb, f, res) for f in found.cautions]
     keys = frozenset(k for c in cautions for k in c["citations"])
+    # what as_json hands out is this advice's own (a caller may change it): copies of the shared
+    # entries, one level of lists down; the ranked candidates and the derived facts are shared, read only
     return Advice(
         text=text, resolution=res, constraints=constraints, recs={a: list(v) for a, v in found.recs.items()},
-        excluded=found.excluded, context=found.context, cautions=cautions, trace=found.trace,
-        references=_references(kb, found, keys), populations=found.populations, facts=facts,
-        derived=found.derived,
+        excluded=[{**x, "citations": list(x["citations"])} for x in found.excluded],
+        context=[{**c, "evidence": list(c["evidence"]), "citations": list(c["citations"])} for c in found.context],
+        cautions=cautions,
+        trace=[{**t, "matched": list(t["matched"]), "asserted": list(t["asserted"])} for t in found.trace],
+        references={k: {**r, "cited_in": dict(r["cited_in"])} for k, r in _references(kb, found, keys).items()},
+        populations=found.populations, facts=facts, derived=found.derived,
     )
 
 

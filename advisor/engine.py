@@ -36,7 +36,7 @@ import orjson
 from durable import engine as _durable
 
 from ..rules import RULE_LIST, TIERS, Rule, actions
-from ..rules.compile import RULESET, compile_rules, engine_fields, named_kinds
+from ..rules.compile import GUARD, RULESET, compile_rules, engine_fields, kind_property, named_kinds
 from .errors import EngineError
 
 
@@ -104,7 +104,7 @@ class Session:
             raise EngineError(f"fact {fact['id']!r} asserted twice in one consultation")
         eid = self.engine_id(fact["id"])
         kind = fact["kind"]
-        stored = {"id": eid, "sid": sid, "kind": kind}
+        stored = {"id": eid, "sid": sid, "kind": kind, _KIND_PROPERTY[kind]: 1}
         for k in FIELDS.get(kind, ()):
             if k in fact:
                 stored[k] = fact[k]
@@ -115,6 +115,7 @@ class Session:
 
 FIELDS = engine_fields(RULE_LIST)
 _NAMED = named_kinds(RULE_LIST)
+_KIND_PROPERTY = {k: kind_property(k) for k in _NAMED}
 
 
 def accepts(fact: dict) -> bool:
@@ -201,10 +202,11 @@ DEFINITION = compile_rules(RULE_LIST, _mark)
 # durable's name of each rule's action (r_0, r_1, ...) -> the rule and its bind names
 _BY_NAME = {name: (d["run"].rule, tuple(cond.bind for cond in d["run"].rule.conditions))
             for name, d in DEFINITION[RULESET].items() if hasattr(d.get("run"), "rule")}
+_GUARD_RULE = next(name for name, d in DEFINITION[RULESET].items() if getattr(d.get("run"), "guard", False))
 _LOCK = threading.Lock()
 _HOST: _QuietHost | None = None
 _SIDS = itertools.count(1)
-STATS = {"consultations": 0, "clashes": 0}
+STATS = {"consultations": 0, "clashes": 0, "guarded": 0}
 
 
 def host() -> _QuietHost:
@@ -235,11 +237,13 @@ def run(facts: list[dict], weights: dict, *, verify: bool = False) -> Session:
         handle = host().get_ruleset(RULESET)._handle
         ctx = Session(w)
         sid = f"c{next(_SIDS)}"
+        matched = False  # did any rule match in this session? (see _guarded_delete)
         try:
             stored = [s for f in facts if (s := ctx.store(f, sid)) is not None]
-            state = _check(_C.assert_facts(handle, _dumps(stored)), "a prepared fact")
-            started = _C.start_action_for_state(handle, state)
+            state = _check(_C.assert_facts(handle, _dumps(stored)), "a prepared fact") if stored else None
+            started = _C.start_action_for_state(handle, state) if stored else None
             pending = started[1] if started else None
+            matched = pending is not None
             while pending:
                 (name, frames), = orjson.loads(pending).items()
                 rule, binds = _BY_NAME[name]
@@ -252,7 +256,7 @@ def run(facts: list[dict], weights: dict, *, verify: bool = False) -> Session:
                     raise EngineError(f"rule action failed: {type(exc).__name__}: {exc}") from exc
                 pending = _C.complete_and_start_action(handle, state)
             if verify:
-                have = {f.get("id") for f in held(sid)}
+                have = {f.get("id") for f in held(sid)} if stored else set()
                 expected = {s["id"] for s in ctx.stored.values()}
                 if have != expected:
                     raise EngineError(f"rule engine lost facts: {', '.join(sorted(expected - have))}; "
@@ -260,7 +264,30 @@ def run(facts: list[dict], weights: dict, *, verify: bool = False) -> Session:
             STATS["clashes"] += len(ctx.clashes)
             return ctx
         finally:
-            try:
-                _C.delete_state(handle, sid)
-            except Exception:  # pragma: no cover - state already gone
-                pass
+            _guarded_delete(handle, sid, matched)
+
+
+def _guarded_delete(handle: int, sid: str, matched: bool) -> None:
+    """Delete the session ``sid``. durable-rules crashes the process (a segfault, or an abort in
+    ``free``) when it deletes a session in which no rule ever matched; so when none did (facts that no
+    rule joins, or no fact at all), the guard fact is asserted first: the guard rule matches it alone,
+    its action is taken and completed here (it records nothing), and the session is then deleted as
+    any other. A consultation never needs this (its query fact always matches a rule): only a
+    degenerate fact set pays for it."""
+    try:
+        if not matched:
+            STATS["guarded"] += 1
+            result = _C.assert_facts(handle, _dumps([{"id": "guard", "sid": sid, "kind": GUARD,
+                                                      kind_property(GUARD): 1}]))
+            state = _check(result, "the guard fact")
+            started = _C.start_action_for_state(handle, state)
+            pending = started[1] if started else None
+            while pending:  # the guard's own action (and nothing else: no other rule matched)
+                (name, _frames), = orjson.loads(pending).items()
+                if name != _GUARD_RULE:  # pragma: no cover - only the guard can match here
+                    _C.abandon_action(handle, state)
+                    break
+                pending = _C.complete_and_start_action(handle, state)
+        _C.delete_state(handle, sid)
+    except Exception:  # pragma: no cover - state already gone
+        pass
