@@ -290,6 +290,12 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
     name, which are curated ids: no code can match one). The facts of one concept (everything but
     the query fact and the constraints) are built once and remembered (advisor/reuse.py); callers
     only read them."""
+    return _prepare(kb, res, constraints, index)[0]
+
+
+def _prepare(kb: Knowledge, res: Resolution, constraints: Constraints, index: bool = True
+             ) -> tuple[list[dict], reuse.Prepared]:
+    """:func:`prepare`, and the remembered facts of the concept among them."""
     pops = tuple(res.populations)
     concept = (res.id if res.curated else "", res.organ, tuple(res.processes), pops, bool(res.curated), index)
     body = reuse.prepared(kb, concept, lambda: _concept_facts(kb, res, index))
@@ -297,7 +303,7 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
     query = {"id": "query", "kind": "query", "disease": concept[0], "organ": res.organ, "processes": list(processes),
              "cancer": 1 if "cancer" in processes else 0, "curated": 1 if res.curated else 0,
              "user_population": 1 if constraints.population else 0}
-    return [query, *body, *_constraint_facts(kb, constraints, pops)]
+    return [query, *body.facts, *_constraint_facts(kb, constraints, pops)], body
 
 
 def _concept_facts(kb: Knowledge, res: Resolution, index: bool) -> list[dict]:
@@ -703,8 +709,8 @@ def consult(kb: Knowledge, text: str, constraints: Constraints = Constraints(), 
     parts that name the query are built here, for this one."""
     constraints = normalise_constraints(kb, constraints)
     res = resolution or resolve(kb, text)
-    facts = prepare(kb, res, constraints)
-    found = reuse.conclusions(kb, facts, lambda: _run(kb, facts))
+    facts, shared = _prepare(kb, res, constraints)
+    found = reuse.conclusions(kb, facts, lambda: _run(kb, facts), shared)
     return _advice(kb, text, res, constraints, facts, found)
 
 

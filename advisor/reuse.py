@@ -120,23 +120,35 @@ def fingerprint(kb) -> bytes:
     return fp
 
 
-def key(kb, facts: list[dict]) -> bytes:
-    """The digest of the knowledge fingerprint and the facts in canonical form."""
-    canon = orjson.dumps(sorted(facts, key=_by_id), option=orjson.OPT_SORT_KEYS)
-    return blake2b(canon, digest_size=20, key=fingerprint(kb)).digest()
+def canonical(facts: list[dict]) -> bytes:
+    """The facts in canonical form: sorted by id, each written by orjson with its keys sorted."""
+    return orjson.dumps(sorted(facts, key=_by_id), option=orjson.OPT_SORT_KEYS)
+
+
+def key(kb, facts: list[dict], shared: "Prepared | None" = None) -> bytes:
+    """The digest of the knowledge fingerprint and the facts in canonical form. With ``shared`` (the
+    remembered facts of a concept, which ``facts`` hold with a few others: the query fact and the
+    constraints), the concept's canonical form, written once, is hashed with that of the others."""
+    h = blake2b(digest_size=20, key=fingerprint(kb))
+    if shared is None:
+        h.update(b"A" + canonical(facts))
+    else:
+        inside = {id(f) for f in shared.facts}
+        h.update(b"C" + shared.canon + b"\0R" + canonical([f for f in facts if id(f) not in inside]))
+    return h.digest()
 
 
 def _by_id(f: dict) -> str:
     return f["id"]
 
 
-def conclusions(kb, facts: list[dict], run: Callable[[], object]):
+def conclusions(kb, facts: list[dict], run: Callable[[], object], shared: "Prepared | None" = None):
     """What ``run()`` returns for these facts: reused when an equal fact set was reasoned about before
     (same knowledge fingerprint), else computed now and remembered."""
     if not enabled():
         STATS["bypassed"] += 1
         return run()
-    k = key(kb, facts)
+    k = key(kb, facts, shared)
     hit = CONCLUSIONS.get(k)
     if hit is not None:
         STATS["hits"] += 1
@@ -145,10 +157,20 @@ def conclusions(kb, facts: list[dict], run: Callable[[], object]):
     return CONCLUSIONS.put(k, run())
 
 
-def prepared(kb, concept: tuple, build: Callable[[], list[dict]]) -> list[dict]:
+class Prepared:
+    """The remembered facts of one concept and their canonical form (read only)."""
+
+    __slots__ = ("facts", "canon")
+
+    def __init__(self, facts: list[dict]):
+        self.facts = facts
+        self.canon = canonical(facts)
+
+
+def prepared(kb, concept: tuple, build: Callable[[], list[dict]]) -> Prepared:
     """The facts of ``concept`` (built by ``build()`` the first time, per knowledge fingerprint)."""
     k = (fingerprint(kb), concept)
     hit = PREPARED.get(k)
     if hit is None:
-        hit = PREPARED.put(k, build())
+        hit = PREPARED.put(k, Prepared(build()))
     return hit

@@ -189,3 +189,17 @@ def test_leaving_the_code_out_of_the_query_fact_changes_no_conclusion(kb, monkey
             plain, coded = engine.run(facts, kb.weights), engine.run(named, kb.weights)
             assert sorted(plain.derived) == sorted(coded.derived)
             assert [(s.rule, s.matched) for s in plain.steps] == [(s.rule, s.matched) for s in coded.steps]
+
+
+def test_the_key_of_a_consultation_is_the_key_of_its_whole_fact_set(kb):
+    # consult hashes the remembered facts of the concept once, with the query and constraint facts
+    # beside them: the same fact sets are equal under both, and different ones differ
+    seen: dict[bytes, bytes] = {}
+    for name in ["osteoarthritis", "knee osteoarthritis", "stroke", "Other acute pancreatitis", "psoriasis"]:
+        res = advisor.resolve(kb, name)
+        for cons in (C.Constraints(), CONSTRAINED, C.Constraints(population="neonate")):
+            cons = C.normalise_constraints(kb, cons)
+            facts, shared = C._prepare(kb, res, cons)
+            whole, split = reuse.key(kb, facts), reuse.key(kb, facts, shared)
+            assert seen.setdefault(whole, split) == split
+    assert len(set(seen.values())) == len(seen) == 15
