@@ -49,6 +49,11 @@ def enabled() -> bool:
     return v is None or v.strip().lower() in _OFF
 
 
+def turn_off() -> None:
+    """Reuse off for this process and the batch workers it starts (``--no-reuse``)."""
+    os.environ[ENV] = "1"
+
+
 class LRU:
     """A bounded mapping that forgets the entry used least recently."""
 

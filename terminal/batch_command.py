@@ -9,7 +9,8 @@ from typing import List, Optional
 import typer
 
 from .. import advisor
-from .typer_options import CLINICAL, POPULATION, ROUTE, Command, constraints, pick_format, resolved
+from .common import NO_REUSE, no_reuse as core_no_reuse
+from .typer_options import CLINICAL, POPULATION, ROUTE, Command, constraints, option, pick_format, resolved
 from .completion import complete_source
 from ..advisor.errors import AdvisorError
 
@@ -60,6 +61,7 @@ def register(app, knowledge, fail, out):
                                            "seeded perturbations of the weights (0: off; advise --stability "
                                            "uses 200)."),
         seed: int = typer.Option(0, "--seed", metavar="N", help="Seed of the --stability perturbations."),
+        no_reuse: bool = option(NO_REUSE),
     ):
         """Score a list of diseases in FILE: one output row per input row, in input order.
 
@@ -71,6 +73,7 @@ def register(app, knowledge, fail, out):
         from ..advisor import batch as B
         from ..advisor.batch_pool import PoolError
 
+        core_no_reuse(no_reuse)  # set before the workers start: they read it from the environment
         try:
             chosen = pick_format(fmt.value if fmt else None, output, list(OutFmt), "csv")
             items, carried = B.read_input(input, input_format.value if input_format else None)

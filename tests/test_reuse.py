@@ -203,3 +203,24 @@ def test_the_key_of_a_consultation_is_the_key_of_its_whole_fact_set(kb):
             whole, split = reuse.key(kb, facts), reuse.key(kb, facts, shared)
             assert seen.setdefault(whole, split) == split
     assert len(set(seen.values())) == len(seen) == 15
+
+
+def test_no_reuse_on_the_command_line_gives_the_same_bytes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    rows = tmp_path / "rows.txt"
+    rows.write_text("stroke\nIschemic stroke\nOther acute pancreatitis\nAcute pancreatitis, unspecified\n")
+    env = {k: v for k, v in os.environ.items() if k != reuse.ENV}
+
+    def run(*args):
+        done = subprocess.run([sys.executable, "-m", "msc_ev", *args], capture_output=True, text=True, env=env,
+                              timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    for cmd in (["advise", "Other acute pancreatitis", "--format", "json"],
+                ["explain", "stroke", "--format", "json"],
+                ["batch", str(rows), "--format", "jsonl", "--jobs", "2"]):
+        assert run(*cmd) == run(*cmd, "--no-reuse"), cmd
