@@ -74,21 +74,30 @@ def register(app, knowledge, fail, out):
         from ..advisor.batch_pool import PoolError
 
         core_no_reuse(no_reuse)  # set before the workers start: they read it from the environment
+        pool = None
         try:
             chosen = pick_format(fmt.value if fmt else None, output, list(OutFmt), "csv")
-            items, carried = B.read_input(input, input_format.value if input_format else None)
             kb = knowledge()
             base = resolved(kb, constraints(exclude_source, route, clinical_only, population))
+            pool = B.start_pool(kb, jobs) if jobs > 1 else None  # they start while the input is read
+            items, carried = B.read_input(input, input_format.value if input_format else None)
             outcome = B.run(kb, items, carried, base=base, top=top, jobs=jobs, fmt=chosen, output=output,
                             resume=resume, progress=sys.stderr.isatty(),
                             stability=(stability, seed) if stability else None,
-                            notice=lambda m: typer.echo(f"msc-ev: {m}", err=True))
+                            notice=lambda m: typer.echo(f"msc-ev: {m}", err=True), pool=pool)
+            pool = None  # run closed it
         except AdvisorError as exc:
+            if pool is not None:
+                pool.close()
             fail(exc)
         except PoolError as exc:
+            if pool is not None:
+                pool.close()
             typer.echo(f"msc-ev: {exc}", err=True)
             raise typer.Exit(2)
         except KeyboardInterrupt as exc:
+            if pool is not None:
+                pool.close()
             code = getattr(exc, "exit_code", 130)
             what = "terminated" if code == 143 else "interrupted"
             where = f"; finished rows are in {B.journal_path(output)}: run again with --resume" if output else ""
