@@ -546,19 +546,33 @@ def _evidence_text(kb: Knowledge, eid: str, relation: dict | None) -> str:
     return f"{ev['effect']} [{how}; {disease}: {rel}]"
 
 
-def _contribution(kb: Knowledge, f: dict, relations: dict[str, dict | None]) -> Contribution:
-    """``relations``: evidence item (the first of its fact's members) -> its relation, if any."""
+def _contribution(kb: Knowledge, f: dict, relations: dict[str, dict | None], memo: dict) -> Contribution:
+    """``relations``: evidence item (the first of its fact's members) -> its relation, if any.
+    ``memo`` (:func:`_wordings`): the text and citations of a contribution, by what they are made of."""
     cf = f["cf"] / 1000
     eid = f["evidence"]
     if eid:
         rel = relations.get(eid)
-        text = _evidence_text(kb, eid, rel)
-        if f["origin"] == "rollup":
-            text = f"via its part {kb.evidence[eid]['source']}: " + text
-        return Contribution(f["rule"], cf, f["tier"], f["basis"], [eid], kb.citations(kb.evidence[eid]), text,
-                            f["model"], f["origin"])
-    return Contribution(f["rule"], cf, f["tier"], f["basis"], [], rule_citations(kb, f["rule"]),
-                        RULES[f["rule"]].description, f["model"], f["origin"])
+        k = (eid, rel["basis"], rel["how"]) if rel else (eid,)
+        k += (f["origin"] == "rollup",)
+        hit = memo.get(k)
+        if hit is None:
+            text = _evidence_text(kb, eid, rel)
+            if f["origin"] == "rollup":
+                text = f"via its part {kb.evidence[eid]['source']}: " + text
+            hit = memo[k] = (text, tuple(kb.citations(kb.evidence[eid])))
+        return Contribution(f["rule"], cf, f["tier"], f["basis"], [eid], list(hit[1]), hit[0], f["model"], f["origin"])
+    k = ("", f["rule"])
+    hit = memo.get(k)
+    if hit is None:
+        hit = memo[k] = (RULES[f["rule"]].description, tuple(rule_citations(kb, f["rule"])))
+    return Contribution(f["rule"], cf, f["tier"], f["basis"], [], list(hit[1]), hit[0], f["model"], f["origin"])
+
+
+def _wordings(kb: Knowledge) -> dict:
+    """The texts and citations of contributions, built once per knowledge base (a batch asks for the
+    same evidence items again and again)."""
+    return kb.memo("_contribution_memo", kb.evidence, kb.diseases, kb.references, kb.cite_index)
 
 
 def _catalogue(kb: Knowledge, axis: str) -> dict:
@@ -604,10 +618,11 @@ def rank(kb: Knowledge, derived: list[dict], facts: list[dict]) -> dict[str, lis
             continue
         grouped.setdefault(key, []).append(f)
     prefs = _preferences(kb, derived)
+    wordings = _wordings(kb)
     recs: dict[str, list[Rec]] = {a: [] for a in AXES}
     for (axis, item), sups in grouped.items():
         sups.sort(key=lambda f: (f["tier"], -f["cf"], f["rule"], f["evidence"]))
-        contribs = [_contribution(kb, f, relations) for f in sups]
+        contribs = [_contribution(kb, f, relations, wordings) for f in sups]
         score, arithmetic = combine([c.cf for c in contribs])
         positive = [c for c in contribs if c.cf > 0]
         tier = min((c.tier for c in positive), default=5)
