@@ -725,12 +725,12 @@ def consult(kb: Knowledge, text: str, constraints: Constraints = Constraints(), 
     constraints = normalise_constraints(kb, constraints)
     res = resolution or resolve(kb, text)
     facts, shared = _prepare(kb, res, constraints)
-    found = reuse.conclusions(kb, facts, lambda: _run(kb, facts), shared)
+    found = reuse.conclusions(kb, facts, lambda: _run(kb, facts, shared), shared)
     return _advice(kb, text, res, constraints, facts, found)
 
 
-def _run(kb: Knowledge, facts: list[dict]) -> "Conclusions":
-    ctx = engine.run(facts, kb.weights)
+def _run(kb: Knowledge, facts: list[dict], shared: reuse.Prepared | None = None) -> "Conclusions":
+    ctx = engine.run(facts, kb.weights, part=shared.engine_part() if shared is not None else None)
     return conclusions(kb, facts, list(ctx.derived.values()), trace_of(ctx))
 
 

@@ -173,6 +173,8 @@ def _fire(ctx: Session, rule: Rule, binds: tuple[str, ...], frames: list[dict], 
             if stored is not None:
                 ctx.derived.pop(g["id"], None)
                 step.retracted.append(g["id"])
+                if stored["sid"] != sid:  # a fact of a Part: held with the placeholder session id
+                    stored = {**stored, "sid": sid}
                 _check(_C.retract_fact(handle, _dumps(stored)), f"the retraction of {g['id']}")
     if batch:  # one crossing into the engine for everything the round derived
         _check(_C.assert_facts(handle, _dumps(batch)), "a derived fact")
@@ -223,14 +225,57 @@ def held(sid: str) -> list[dict]:
     return orjson.loads(_C.get_facts(host().get_ruleset(RULESET)._handle, sid))
 
 
-def run(facts: list[dict], weights: dict, *, verify: bool = False) -> Session:
+_PLACEHOLDER = "@sid@"  # the session id a Part's facts are written with; each run puts its own in
+
+
+class Part:
+    """Facts asserted in many runs (the facts of one concept, remembered by advisor/reuse.py), held in
+    the form the engine gets them: written once, with their ids hashed once. :func:`run` given a Part
+    copies its tables into the session and asserts its JSON with the run's session id put in.
+    The facts must not change while the Part is used; they are kept alive by it."""
+
+    def __init__(self, facts: list[dict]):
+        s = Session(None)  # type: ignore[arg-type]
+        stored = [x for f in facts if (x := s.store(f, _PLACEHOLDER)) is not None]
+        self.facts = facts
+        self.ids = frozenset(id(f) for f in facts)
+        self.json = _dumps(stored)[1:-1]  # the list's items, without the brackets
+        self.tables = (s.stored, s.full, s.logical, s.hashes, s.beside)
+        self.clashes = s.clashes
+
+
+def _load(ctx: Session, facts: list[dict], part: "Part | None", sid: str) -> str:
+    """The JSON list of ``facts`` as the engine gets them (a Part's contiguous run of facts written
+    once, the others here), with every fact entered in ``ctx``."""
+    if part is None:
+        return _dumps([x for f in facts if (x := ctx.store(f, sid)) is not None])
+    stored, full, logical, hashes, beside = part.tables
+    ctx.stored, ctx.full, ctx.logical = dict(stored), dict(full), dict(logical)
+    ctx.hashes, ctx.beside, ctx.clashes = dict(hashes), set(beside), list(part.clashes)
+    before, after, seen = [], [], 0
+    for f in facts:
+        if id(f) in part.ids:
+            seen += 1
+            continue
+        x = ctx.store(f, sid)
+        if x is not None:
+            (after if seen else before).append(x)
+    if seen != len(part.facts):
+        raise EngineError("the facts given with a Part do not hold all of its facts")
+    pieces = [_dumps(before)[1:-1] if before else "", part.json.replace(f'"sid":"{_PLACEHOLDER}"', f'"sid":"{sid}"'),
+              _dumps(after)[1:-1] if after else ""]
+    return "[" + ",".join(p for p in pieces if p) + "]"
+
+
+def run(facts: list[dict], weights: dict, *, verify: bool = False, part: Part | None = None) -> Session:
     """Assert ``facts`` in a fresh session; return the consultation (trace and derived facts).
 
     durable-rules' C engine does the matching. Its Python host loop (a Closure per action, the
     session state written back after each, timers) is replaced by this loop over the same C calls:
     start the pending action, fire its rule (:func:`_fire`), complete it and take the next. With
     ``verify``, the facts the engine holds at the end are compared with those asserted and not
-    retracted (the tests do this on every curated disease)."""
+    retracted (the tests do this on every curated disease). ``part``: a :class:`Part` holding some of
+    ``facts`` (one contiguous run of them), written for the engine once."""
     w = actions.Weights.from_kb(weights, TIERS)
     with _LOCK:
         STATS["consultations"] += 1
@@ -239,8 +284,9 @@ def run(facts: list[dict], weights: dict, *, verify: bool = False) -> Session:
         sid = f"c{next(_SIDS)}"
         matched = False  # did any rule match in this session? (see _guarded_delete)
         try:
-            stored = [s for f in facts if (s := ctx.store(f, sid)) is not None]
-            state = _check(_C.assert_facts(handle, _dumps(stored)), "a prepared fact") if stored else None
+            loaded = _load(ctx, facts, part, sid)
+            stored = loaded != "[]"
+            state = _check(_C.assert_facts(handle, loaded), "a prepared fact") if stored else None
             started = _C.start_action_for_state(handle, state) if stored else None
             pending = started[1] if started else None
             matched = pending is not None

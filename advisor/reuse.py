@@ -165,11 +165,20 @@ def conclusions(kb, facts: list[dict], run: Callable[[], object], shared: "Prepa
 class Prepared:
     """The remembered facts of one concept and their canonical form (read only)."""
 
-    __slots__ = ("facts", "canon")
+    __slots__ = ("facts", "canon", "_part")
 
     def __init__(self, facts: list[dict]):
         self.facts = facts
         self.canon = canonical(facts)
+        self._part = None
+
+    def engine_part(self):
+        """The facts as the engine gets them (:class:`~msc_ev.advisor.engine.Part`), written once."""
+        if self._part is None:
+            from .engine import Part
+
+            self._part = Part(self.facts)
+        return self._part
 
 
 def prepared(kb, concept: tuple, build: Callable[[], list[dict]]) -> Prepared:

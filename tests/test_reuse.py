@@ -224,3 +224,17 @@ def test_no_reuse_on_the_command_line_gives_the_same_bytes(tmp_path):
                 ["explain", "stroke", "--format", "json"],
                 ["batch", str(rows), "--format", "jsonl", "--jobs", "2"]):
         assert run(*cmd) == run(*cmd, "--no-reuse"), cmd
+
+
+def test_a_concepts_facts_written_once_for_the_engine_give_the_same_run(kb):
+    # consult hands the engine the remembered facts of the concept already written (engine.Part)
+    for name in ["osteoarthritis", "perinatal brain injury", "Other acute pancreatitis", "psoriasis"]:
+        for cons in (C.Constraints(), CONSTRAINED):
+            facts, shared = C._prepare(kb, advisor.resolve(kb, name), C.normalise_constraints(kb, cons))
+            with_part = engine.run(facts, kb.weights, part=shared.engine_part(), verify=True)
+            plain = engine.run(facts, kb.weights, verify=True)
+            assert [(s.rule, s.matched, s.asserted, s.retracted) for s in with_part.steps] == \
+                   [(s.rule, s.matched, s.asserted, s.retracted) for s in plain.steps]
+            assert with_part.derived == plain.derived
+    with pytest.raises(advisor.EngineError, match="do not hold all of its facts"):
+        engine.run(facts[:1], kb.weights, part=shared.engine_part())
