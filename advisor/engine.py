@@ -5,13 +5,15 @@ only to compile and register the ruleset; :func:`run` drives the C functions its
 the pending action, fire, complete), which is what the host loop does, without a Closure, a
 session-state round trip and a lease timer per action (measured: about a third of a consultation).
 
-What shared/notes/durable-rules.md measured, and the answer here:
+durable-rules' hazards (docs/performance.md lists them with the tests that cover each), and the answer here:
 - background threads: :class:`_QuietHost` never starts the timer threads, and nothing is
   dispatched by the host: every firing has happened when :func:`run` returns;
 - global registry: the declared rules are compiled once, at import, and registered on this
   private host only;
 - no thread safety: every engine call runs under one lock (parallel batch work uses processes);
 - 1024 live sessions: each consultation gets a fresh sid and ``delete_state`` in ``finally``;
+- deleting a session in which no rule ever matched crashes the process: such a session first gets
+  the guard fact, which the guard rule alone matches (:func:`_guarded_delete`);
 - floats: certainty factors travel as integers out of 1000;
 - swallowed exceptions: an action's exception abandons the action and is raised as EngineError;
 - identity: facts are identified by a 32-bit FNV-1a hash of their id, and a clash silently drops a

@@ -29,16 +29,22 @@ Figures (keys of the JSON object; ``target_*`` hold the goals of issue 14):
 2. knowledge load: ``kb_load_source_ms`` (read + validate + index) and ``kb_load_cache_ms`` at
    1x, 10x and 100x (``bench/synthetic.py``); target for 100x from the cache: < 500 ms;
 3. in-process: ``consult_p50_ms``/``consult_p95_ms`` of ``advisor.consult`` over every curated
-   name and synonym after a warm-up round (target p50 <= 1.5 ms), ``json_encode_p50_ms`` for
-   ``render.to_json(advice.as_json())`` (what ``--format json`` writes), and ``facts_asserted_mean``;
+   name and synonym after a warm-up round with reuse off (every consultation runs the engine: the
+   cost of a first-seen fact set; target p50 <= 1.8 ms), ``consult_reused_p50_ms``/``_p95_ms`` with
+   reuse on (every call answered from the memo of advisor/reuse.py; target <= 0.4 ms),
+   ``floor_*`` from ``bench/floor.py`` (durable-rules' C calls alone, engine.run alone, everything
+   but the engine), ``json_encode_p50_ms`` for ``render.to_json(advice.as_json())`` (what
+   ``--format json`` writes), and ``facts_asserted_mean``;
 4. batch: ``msc-ev batch`` rows per second with ``--jobs 1`` and ``--jobs 2`` on a list of
    distinct diseases (curated names and synonyms, then ICD-10-CM titles; no row repeated), the
    scaling of ``--jobs 2`` (rows/s over twice the ``--jobs 1`` rate), CPU per row (all processes)
-   and whether both outputs are byte-identical (target >= 1,000 rows/s with --jobs 2); and
-   ``consult_icd_title_p50_ms``, one in-process consultation of an ICD-10-CM title;
+   and whether both outputs are byte-identical (target >= 2,000 rows/s with --jobs 2), the same with
+   ``--no-reuse``; ``row_*``, where a row's time goes in one process (resolving the text, then the
+   consultation; the distinct fact sets among the rows); and ``consult_icd_title_p50_ms``, one
+   in-process consultation of an ICD-10-CM title with reuse off;
 5. knowledge growth: ``per_consult_ms`` at 1x, 10x and 100x on the same queries (every 10th
-   curated disease name, 9 names, as many rounds at every size) and the ratios of 10x and 100x to
-   1x (target <= 1.5).
+   curated disease name, 9 names, as many rounds at every size, reuse off) and the ratios of 10x and
+   100x to 1x (target <= 1.5).
 
 ``baseline_*`` is the slot for the plain-Python baseline that interprets the same rule
 declarations without durable-rules: filled when ``msc_ev.rules.interpret.run`` exists (see
