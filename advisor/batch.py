@@ -196,10 +196,10 @@ def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3,
 # running
 
 
-def _worker_init(dirs: tuple[str, ...], base: Constraints, top: int, env: dict,
-                 stability: tuple[int, int] | None = None):
+def _worker_init(dirs: tuple[str, ...], env: dict):
+    """A worker's state: the knowledge base (the run's settings arrive as the pool's setup)."""
     os.environ.update(env)
-    return {"kb": load_cached(dirs[0], tuple(dirs[1:])), "base": base, "top": top, "stability": stability}
+    return {"kb": load_cached(dirs[0], tuple(dirs[1:]))}
 
 
 def _worker_score(state: dict, item: Item) -> dict:
@@ -220,8 +220,9 @@ WORKER = (_worker_init, _worker_score)
 
 def results(kb: Knowledge, items: Iterable[Item], base: Constraints, top: int = 3, jobs: int = 1,
             check: Callable[[], None] = lambda: None, worker=None,
-            stability: tuple[int, int] | None = None) -> Iterator[dict]:
-    """Score ``items``; yield the rows in input order (``jobs`` worker processes when > 1)."""
+            stability: tuple[int, int] | None = None, pool=None) -> Iterator[dict]:
+    """Score ``items``; yield the rows in input order (``jobs`` worker processes when > 1: those of
+    ``pool`` when one was started, :func:`start_pool`)."""
     try:
         n_items = len(items)  # type: ignore[arg-type]
     except TypeError:
@@ -231,14 +232,23 @@ def results(kb: Knowledge, items: Iterable[Item], base: Constraints, top: int = 
         for it in items:
             yield score_item(kb, it, base, top, *extra)
         return
+    setup = {"base": base, "top": top, "stability": stability}
+    if pool is None or worker is not None:
+        n = min(jobs, n_items) if n_items is not None else jobs
+        pool = start_pool(kb, n, worker)
+    pool.configure(setup)
+    yield from pool.map(items, check)
+
+
+def start_pool(kb: Knowledge, jobs: int, worker=None):
+    """Start ``jobs`` worker processes for a batch over ``kb`` now, so that they import and load the
+    knowledge base while the caller reads its input; hand the pool to :func:`run` (``pool=``), or
+    ``close()`` it. The environment's ``MSC_EV_*`` settings (``--no-reuse`` among them) go with them."""
     from .batch_pool import WorkerPool
 
     init, score = worker or WORKER
     env = {k: v for k, v in os.environ.items() if k.startswith("MSC_EV")}
-    n = min(jobs, n_items) if n_items is not None else jobs
-    args = (kb.dirs, base, top, env) + ((stability,) if stability else ())
-    pool = WorkerPool(n, init, args, score, on_death=_died, on_raise=_raised)
-    yield from pool.map(items, check)
+    return WorkerPool(jobs, init, (kb.dirs, env), score, on_death=_died, on_raise=_raised).start()
 
 
 class _StopAtRowBoundary:
@@ -401,12 +411,26 @@ def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Const
         top: int = 3, jobs: int = 1, fmt: str = "csv", output: str | None = None,
         stdout: TextIO | None = None, resume: bool = False, progress: bool = False,
         notice: Callable[[str], None] | None = None, collect: bool = False, worker=None,
-        stability: tuple[int, int] | None = None) -> Outcome:
+        stability: tuple[int, int] | None = None, pool=None) -> Outcome:
     """Score every item and write the output (see the module docstring for the guarantees).
 
     ``collect=True`` also returns every row in ``Outcome.rows`` (for small runs and tests; the
-    CLI streams and keeps none).
+    CLI streams and keeps none). ``pool``: workers started beforehand (:func:`start_pool`); it is
+    closed when the run ends, used or not.
     """
+    try:
+        return _run(kb, items, carried, base=base, top=top, jobs=jobs, fmt=fmt, output=output, stdout=stdout,
+                    resume=resume, progress=progress, notice=notice, collect=collect, worker=worker,
+                    stability=stability, pool=pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Constraints, top: int, jobs: int,
+         fmt: str, output: str | None, stdout: TextIO | None, resume: bool, progress: bool,
+         notice: Callable[[str], None] | None, collect: bool, worker, stability: tuple[int, int] | None,
+         pool) -> Outcome:
     t0 = time.perf_counter()
     extra = ("stability",) if stability else ()
     if fmt not in FORMATS:
@@ -455,7 +479,7 @@ def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Const
         if output:
             last = max(in_journal) if in_journal else 0
             with _open_journal(journal, keep_bytes, output) as jf, \
-                    contextlib.closing(results(kb, todo, base, top, jobs, stop.check, worker, stability)) as scored:
+                    contextlib.closing(results(kb, todo, base, top, jobs, stop.check, worker, stability, pool)) as scored:
                 for r in scored:
                     if r["row"] <= last:
                         in_order = False
@@ -478,7 +502,7 @@ def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Const
         else:
             w = Writer(fmt, stdout or sys.stdout, carried, base, top, extra)
             w.begin()
-            with contextlib.closing(results(kb, todo, base, top, jobs, stop.check, worker, stability)) as scored:
+            with contextlib.closing(results(kb, todo, base, top, jobs, stop.check, worker, stability, pool)) as scored:
                 for r in scored:
                     w.row(r)
                     w.fh.flush()

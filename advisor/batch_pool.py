@@ -24,8 +24,8 @@ import signal
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator
 
-CHUNK = 4  # items sent to a worker at a time
-WINDOW = 8  # chunks in flight per worker at most (bounds the reorder buffer)
+CHUNK = 16  # items sent to a worker at a time (fewer, larger messages: a row takes about a millisecond)
+WINDOW = 4  # chunks in flight per worker at most (bounds the reorder buffer)
 POLL = 0.2  # seconds between calls of check() when nothing arrives
 
 
@@ -48,6 +48,9 @@ def _worker_main(conn, init, init_args, score):  # pragma: no cover - runs in th
             chunk = conn.recv()
             if chunk is None:
                 break
+            if chunk[0] == "setup":  # what this run scores with (sent once, before any chunk)
+                state.update(chunk[1])
+                continue
             for seq, item in chunk:
                 try:
                     res = ("ok", score(state, item))
@@ -117,19 +120,53 @@ class _Worker:
 
 
 class WorkerPool:
+    """``n`` workers. They start with :meth:`start` (so that a caller can start them and read its input
+    while they import and load) or with the first :meth:`map`. ``setup`` (a dict), when given, is
+    merged into every worker's state before its first item (:meth:`configure` sets it later, for a
+    pool started before the run's settings were known)."""
+
     def __init__(self, n: int, init: Callable, init_args: tuple, score: Callable,
-                 on_death: Callable[[Any, str], Any], on_raise: Callable[[Any, str], Any] | None = None):
+                 on_death: Callable[[Any, str], Any], on_raise: Callable[[Any, str], Any] | None = None,
+                 setup: dict | None = None):
         import multiprocessing as mp
 
         self.ctx = mp.get_context("spawn")
         self.n, self.init, self.init_args, self.score = n, init, init_args, score
         self.on_death = on_death
         self.on_raise = on_raise or on_death
+        self.setup = setup
         self.workers: list[_Worker] = []
         self.deaths = 0
 
     def _spawn(self) -> _Worker:
-        return _Worker(self.ctx, self.init, self.init_args, self.score)
+        w = _Worker(self.ctx, self.init, self.init_args, self.score)
+        if self.setup is not None:
+            self._send_setup(w)
+        return w
+
+    def _send_setup(self, w: _Worker) -> None:
+        try:
+            w.conn.send(("setup", self.setup))
+        except (OSError, ValueError):  # it died: found by its sentinel
+            pass
+
+    def start(self) -> "WorkerPool":
+        """Start the workers now (they import and load while the caller goes on)."""
+        if not self.workers:
+            self.workers = [self._spawn() for _ in range(self.n)]
+        return self
+
+    def configure(self, setup: dict) -> None:
+        """Set what every worker merges into its state before its first item (started ones included)."""
+        self.setup = setup
+        for w in self.workers:
+            self._send_setup(w)
+
+    def close(self) -> None:
+        """Stop the workers (of a pool started and then not used)."""
+        for w in self.workers:
+            w.stop(True)
+        self.workers = []
 
     def map(self, items: Iterable, check: Callable[[], None] = lambda: None) -> Iterator:
         from multiprocessing.connection import wait
@@ -139,7 +176,7 @@ class WorkerPool:
         done: dict[int, Any] = {}
         next_out = 0
         exhausted = False
-        self.workers = [self._spawn() for _ in range(self.n)]
+        self.start()
         hard = True
         try:
             while True:

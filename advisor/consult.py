@@ -15,7 +15,7 @@ from functools import cached_property
 
 from .axes import AXES, AXIS_OF, ITEM_AXIS  # noqa: F401  (AXES re-exported)
 from ..rules import RULES
-from . import engine
+from . import engine, reuse
 from .errors import UsageError
 from .kb import Knowledge
 from .schema import ENGINEERING_PREFIXES
@@ -293,19 +293,41 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
     and the user's constraints. With ``index`` (the default) only diseases that share the query's
     family, organ system or a process are asserted, built from the signature index; ``index=False``
     builds them disease by disease from every disease (the plain definition: tests check that both
-    give the same answers)."""
+    give the same answers).
+
+    What only names the query is not a fact: a disease the reviews do not name (an ICD-10-CM code)
+    is asserted by its organ system, processes and populations, with ``disease`` empty (the one
+    condition that reads the query's disease joins it with the diseases the reviews' comparisons
+    name, which are curated ids: no code can match one). The facts of one concept (everything but
+    the query fact and the constraints) are built once and remembered (advisor/reuse.py); callers
+    only read them."""
+    return _prepare(kb, res, constraints, index)[0]
+
+
+def _prepare(kb: Knowledge, res: Resolution, constraints: Constraints, index: bool = True
+             ) -> tuple[list[dict], reuse.Prepared]:
+    """:func:`prepare`, and the remembered facts of the concept among them."""
+    pops = tuple(res.populations)
+    concept = (res.id if res.curated else "", res.organ, tuple(res.processes), pops, bool(res.curated), res.site,
+               index)
+    body = reuse.prepared(kb, concept, lambda: _concept_facts(kb, res, index))
+    processes = tuple(res.processes)
+    query = {"id": "query", "kind": "query", "disease": concept[0], "organ": res.organ, "processes": list(processes),
+             "cancer": 1 if "cancer" in processes else 0, "curated": 1 if res.curated else 0, "site": res.site,
+             "user_population": 1 if constraints.population else 0}
+    return [query, *body.facts, *_constraint_facts(kb, constraints, pops)], body
+
+
+def _concept_facts(kb: Knowledge, res: Resolution, index: bool) -> list[dict]:
+    """The facts of :func:`prepare` that follow from the resolved disease alone (its family, organ
+    system, processes and populations), in the order they are asserted."""
     idx = _index(kb)
     q = res.id
     organ = res.organ
     processes = tuple(res.processes)
-    cancer = 1 if "cancer" in processes else 0
     pops = tuple(res.populations)
     site = res.site
-    facts: list[dict] = [{
-        "id": "query", "kind": "query", "disease": q, "organ": organ, "processes": list(processes),
-        "cancer": cancer, "curated": 1 if res.curated else 0, "site": site,
-        "user_population": 1 if constraints.population else 0,
-    }]
+    facts: list[dict] = []
     lineage: dict[str, str] = {}
     if res.curated:
         lineage[q] = "self"
@@ -350,6 +372,12 @@ def prepare(kb: Knowledge, res: Resolution, constraints: Constraints, *, index: 
             if index and d not in lineage:
                 continue  # a disease outside the query's family: joins nothing (index=False asserts it)
             facts.append({"id": f"cmpscope:{cid}:{d}", "kind": "comparison-scope", "comparison": cid, "disease": d})
+    return facts
+
+
+def _constraint_facts(kb: Knowledge, constraints: Constraints, pops: tuple[str, ...]) -> list[dict]:
+    """The facts of the user's constraints."""
+    facts: list[dict] = []
     for s in constraints.exclude_sources:
         facts.append({"id": f"con:exclude-source:{s}", "kind": "constraint", "type": "exclude-source", "value": s})
     if constraints.routes:
@@ -558,28 +586,43 @@ def _evidence_text(kb: Knowledge, eid: str, relation: dict | None) -> str:
     return f"{ev['effect']} [{how}; {disease}: {rel}]"
 
 
-def _contribution(kb: Knowledge, f: dict, relations: dict[str, dict | None]) -> Contribution:
-    """``relations``: evidence item (the first of its fact's members) -> its relation, if any."""
+def _contribution(kb: Knowledge, f: dict, relations: dict[str, dict | None], memo: dict) -> Contribution:
+    """``relations``: evidence item (the first of its fact's members) -> its relation, if any.
+    ``memo`` (:func:`_wordings`): the text and citations of a contribution, by what they are made of."""
     cf = f["cf"] / 1000
     eid = f["evidence"]
     if eid:
         rel = relations.get(eid)
-        text = _evidence_text(kb, eid, rel)
-        if f["origin"] == "rollup":
-            text = f"via its part {kb.evidence[eid]['source']}: " + text
-        return Contribution(f["rule"], cf, f["tier"], f["basis"], [eid], kb.citations(kb.evidence[eid]), text,
-                            f["model"], f["origin"])
-    if f.get("comparison"):
-        cmp = kb.comparisons[f["comparison"]]
-        return Contribution(f["rule"], cf, f["tier"], f["basis"], [], kb.citations(cmp),
-                            f"{cmp['text']} (a comparison about {_scope_words(cmp)}, not made in this disease)",
-                            f["model"], f["origin"])
-    cites = rule_citations(kb, f["rule"])
-    if not cites:  # a rule of the reviews' general kind (an option fits, a route reaches): the record says where
-        rec = _catalogue(kb, AXIS_OF[f["axis"]]).get(f["item"]) or {}
-        cites = kb.citations(rec) if rec.get("cites") else []
-    return Contribution(f["rule"], cf, f["tier"], f["basis"], [], cites, RULES[f["rule"]].description,
-                        f["model"], f["origin"])
+        k = (eid, rel["basis"], rel["how"]) if rel else (eid,)
+        k += (f["origin"] == "rollup",)
+        hit = memo.get(k)
+        if hit is None:
+            text = _evidence_text(kb, eid, rel)
+            if f["origin"] == "rollup":
+                text = f"via its part {kb.evidence[eid]['source']}: " + text
+            hit = memo[k] = (text, tuple(kb.citations(kb.evidence[eid])))
+        return Contribution(f["rule"], cf, f["tier"], f["basis"], [eid], list(hit[1]), hit[0], f["model"], f["origin"])
+    k = ("", f["rule"], f.get("comparison") or "", f["item"])
+    hit = memo.get(k)
+    if hit is None:
+        if f.get("comparison"):
+            cmp = kb.comparisons[f["comparison"]]
+            hit = (f"{cmp['text']} (a comparison about {_scope_words(cmp)}, not made in this disease)",
+                   tuple(kb.citations(cmp)))
+        else:
+            cites = rule_citations(kb, f["rule"])
+            if not cites:  # a rule of the reviews' general kind (an option fits, a route reaches): the record says where
+                rec = _catalogue(kb, AXIS_OF[f["axis"]]).get(f["item"]) or {}
+                cites = kb.citations(rec) if rec.get("cites") else []
+            hit = (RULES[f["rule"]].description, tuple(cites))
+        memo[k] = hit
+    return Contribution(f["rule"], cf, f["tier"], f["basis"], [], list(hit[1]), hit[0], f["model"], f["origin"])
+
+
+def _wordings(kb: Knowledge) -> dict:
+    """The texts and citations of contributions, built once per knowledge base (a batch asks for the
+    same evidence items again and again)."""
+    return kb.memo("_contribution_memo", kb.evidence, kb.diseases, kb.references, kb.cite_index)
 
 
 def _scope_words(cmp: dict) -> str:
@@ -665,10 +708,11 @@ def rank(kb: Knowledge, derived: list[dict], facts: list[dict]) -> dict[str, lis
             continue
         grouped.setdefault(key, []).append(f)
     prefs = _preferences(kb, derived)
+    wordings = _wordings(kb)
     recs: dict[str, list[Rec]] = {a: [] for a in AXES}
     for (axis, item), sups in grouped.items():
         sups.sort(key=lambda f: (f["tier"], -f["cf"], f["rule"], f["evidence"]))
-        contribs = [_contribution(kb, f, relations) for f in sups]
+        contribs = [_contribution(kb, f, relations, wordings) for f in sups]
         score, arithmetic = combine([c.cf for c in contribs])
         # support counts for the tier only when at least as strong as the strongest evidence against
         # (DESIGN 4.1): opposing evidence in this disease outweighs support transferred from elsewhere
@@ -786,12 +830,21 @@ def _build_context(kb: Knowledge, f: dict) -> dict:
 
 def consult(kb: Knowledge, text: str, constraints: Constraints = Constraints(), *,
             resolution: Resolution | None = None) -> Advice:
-    """Resolve ``text`` and return the ranked, explained advice (raises typed errors)."""
+    """Resolve ``text`` and return the ranked, explained advice (raises typed errors).
+
+    The engine runs once per distinct fact set: a consultation whose facts equal an earlier one's
+    reuses what the rules concluded then and what was built from it alone (advisor/reuse.py); the
+    parts that name the query are built here, for this one."""
     constraints = normalise_constraints(kb, constraints)
     res = resolution or resolve(kb, text)
-    facts = prepare(kb, res, constraints)
-    ctx = engine.run(facts, kb.weights)
-    return advice_from(kb, text, res, constraints, facts, list(ctx.derived.values()), trace_of(ctx))
+    facts, shared = _prepare(kb, res, constraints)
+    found = reuse.conclusions(kb, facts, lambda: _run(kb, facts, shared), shared)
+    return _advice(kb, text, res, constraints, facts, found)
+
+
+def _run(kb: Knowledge, facts: list[dict], shared: reuse.Prepared | None = None) -> "Conclusions":
+    ctx = engine.run(facts, kb.weights, part=shared.engine_part() if shared is not None else None)
+    return conclusions(kb, facts, list(ctx.derived.values()), trace_of(ctx))
 
 
 def trace_of(ctx: engine.Session) -> list[dict]:
@@ -834,9 +887,25 @@ def _per_item(derived: list[dict], kind: str, items: dict[str, list[str]]) -> li
     return out
 
 
-def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constraints, facts: list[dict],
-                derived: list[dict], trace: list[dict]) -> Advice:
-    """Build the Advice from what the rules derived (shared by the engine and the interpreter)."""
+@dataclass
+class Conclusions:
+    """What the rules derived for one fact set, and what is built from it and the knowledge alone:
+    the same for every consultation with these facts, so it can be reused (advisor/reuse.py).
+    Read only: advices share it."""
+
+    derived: list[dict]  # sorted by id
+    trace: list[dict]
+    recs: dict[str, list[Rec]]
+    excluded: list[dict]
+    context: list[dict]
+    cautions: list[dict]  # the derived caution facts, one per shown caution, in the order shown
+    populations: list[dict]
+    keys: frozenset  # the references cited by everything above but the cautions
+    references: dict = field(default_factory=dict)  # caution citation keys -> the references block
+
+
+def conclusions(kb: Knowledge, facts: list[dict], derived: list[dict], trace: list[dict]) -> Conclusions:
+    """Rank and gather what the rules derived (shared by the engine and the interpreter)."""
     derived = sorted(derived, key=lambda f: f["id"])
     recs = rank(kb, derived, facts)
     items = {f["evidence"]: f["members"] for f in facts if f["kind"] == "evidence"}
@@ -846,10 +915,8 @@ def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constrai
     excluded.sort(key=lambda x: (x["axis"], x["id"], x["rule"]))
     cautions: dict[str, dict] = {}
     for f in _per_item(derived, "caution", items):
-        if caution_id(f) not in cautions:
-            cj = _caution_json(kb, f, res)
-            cautions[cj["id"]] = cj
-    caution_list = [cautions[k] for k in sorted(cautions)]
+        cautions.setdefault(caution_id(f), f)
+    caution_facts = [cautions[k] for k in sorted(cautions)]
     context = [_context_json(kb, f) for f in _per_item(derived, "context", items)]
     shown: set[str] = set()
     for f in derived:  # the reviews' comparisons of things that are not candidates (vesicle, species)
@@ -866,21 +933,51 @@ def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constrai
                 keys.update(c.citations)
             for p in r.preferences:
                 keys.update(p.citations)
-    for group in (excluded, caution_list, context):
+    for group in (excluded, context):
         for x in group:
             keys.update(x["citations"])
-    references = {}
-    for k in sorted(keys):
-        ref = kb.references[k]
-        references[k] = {"authors": ref["authors"], "title": ref["title"], "journal": ref["journal"],
-                         "year": ref["year"], "cited_in": dict(sorted(ref["cited_in"].items()))}
+    return Conclusions(derived, trace, recs, excluded, context, caution_facts,
+                       [f for f in derived if f["kind"] == "population"], frozenset(keys))
+
+
+def _references(kb: Knowledge, found: Conclusions, caution_keys: frozenset) -> dict[str, dict]:
+    """The references block: what the conclusions cite and what the cautions cite (remembered per
+    set of caution citations: the cautions' wording may name the query, their citations do not)."""
+    refs = found.references.get(caution_keys)
+    if refs is None:
+        refs = {}
+        for k in sorted(found.keys | caution_keys):
+            ref = kb.references[k]
+            refs[k] = {"authors": ref["authors"], "title": ref["title"], "journal": ref["journal"],
+                       "year": ref["year"], "cited_in": dict(sorted(ref["cited_in"].items()))}
+        found.references[caution_keys] = refs
+    return refs
+
+
+def _advice(kb: Knowledge, text: str, res: Resolution, constraints: Constraints, facts: list[dict],
+            found: Conclusions) -> Advice:
+    """The Advice of one consultation: the conclusions, with what names the query built for it (the
+    query block and notes come from ``res``; so does the wording of the cautions that name it)."""
+    cautions = [_caution_json(kb, f, res) for f in found.cautions]
+    keys = frozenset(k for c in cautions for k in c["citations"])
+    # what as_json hands out is this advice's own (a caller may change it): copies of the shared
+    # entries, one level of lists down; the ranked candidates and the derived facts are shared, read only
     return Advice(
-        text=text, resolution=res, constraints=constraints, recs=recs, excluded=excluded, context=context,
-        cautions=caution_list, trace=trace, references=references,
-        populations=[f for f in derived if f["kind"] == "population"],
-        facts=facts, derived=derived,
+        text=text, resolution=res, constraints=constraints, recs={a: list(v) for a, v in found.recs.items()},
+        excluded=[{**x, "citations": list(x["citations"])} for x in found.excluded],
+        context=[{**c, "evidence": list(c["evidence"]), "citations": list(c["citations"])} for c in found.context],
+        cautions=cautions,
+        trace=[{**t, "matched": list(t["matched"]), "asserted": list(t["asserted"])} for t in found.trace],
+        references={k: {**r, "cited_in": dict(r["cited_in"])} for k, r in _references(kb, found, keys).items()},
+        populations=found.populations, facts=facts, derived=found.derived,
     )
 
 
-__all__ = ["Advice", "Constraints", "Contribution", "Preference", "Rec", "advice_from", "consult", "prepare",
+def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constraints, facts: list[dict],
+                derived: list[dict], trace: list[dict]) -> Advice:
+    """Build the Advice from what the rules derived (shared by the engine and the interpreter)."""
+    return _advice(kb, text, res, constraints, facts, conclusions(kb, facts, derived, trace))
+
+
+__all__ = ["Advice", "Conclusions", "Constraints", "Contribution", "Preference", "Rec", "advice_from", "consult", "prepare",
            "rank", "words", "DISCLAIMER"]

@@ -5,13 +5,15 @@ only to compile and register the ruleset; :func:`run` drives the C functions its
 the pending action, fire, complete), which is what the host loop does, without a Closure, a
 session-state round trip and a lease timer per action (measured: about a third of a consultation).
 
-What was measured of durable-rules (docs/design.md, "Engine hazards"), and the answer here:
+durable-rules' hazards (docs/performance.md lists them with the tests that cover each), and the answer here:
 - background threads: :class:`_QuietHost` never starts the timer threads, and nothing is
   dispatched by the host: every firing has happened when :func:`run` returns;
 - global registry: the declared rules are compiled once, at import, and registered on this
   private host only;
 - no thread safety: every engine call runs under one lock (parallel batch work uses processes);
 - 1024 live sessions: each consultation gets a fresh sid and ``delete_state`` in ``finally``;
+- deleting a session in which no rule ever matched crashes the process: such a session first gets
+  the guard fact, which the guard rule alone matches (:func:`_guarded_delete`);
 - floats: certainty factors travel as integers out of 1000;
 - swallowed exceptions: an action's exception abandons the action and is raised as EngineError;
 - identity: facts are identified by a 32-bit FNV-1a hash of their id, and a clash silently drops a
@@ -36,7 +38,7 @@ import orjson
 from durable import engine as _durable
 
 from ..rules import RULE_LIST, TIERS, Rule, actions
-from ..rules.compile import RULESET, compile_rules, engine_fields, named_kinds
+from ..rules.compile import GUARD, RULESET, compile_rules, engine_fields, kind_property, named_kinds
 from .errors import EngineError
 
 
@@ -104,7 +106,7 @@ class Session:
             raise EngineError(f"fact {fact['id']!r} asserted twice in one consultation")
         eid = self.engine_id(fact["id"])
         kind = fact["kind"]
-        stored = {"id": eid, "sid": sid, "kind": kind}
+        stored = {"id": eid, "sid": sid, "kind": kind, _KIND_PROPERTY[kind]: 1}
         for k in FIELDS.get(kind, ()):
             if k in fact:
                 stored[k] = fact[k]
@@ -115,6 +117,7 @@ class Session:
 
 FIELDS = engine_fields(RULE_LIST)
 _NAMED = named_kinds(RULE_LIST)
+_KIND_PROPERTY = {k: kind_property(k) for k in _NAMED}
 
 
 def accepts(fact: dict) -> bool:
@@ -172,6 +175,8 @@ def _fire(ctx: Session, rule: Rule, binds: tuple[str, ...], frames: list[dict], 
             if stored is not None:
                 ctx.derived.pop(g["id"], None)
                 step.retracted.append(g["id"])
+                if stored["sid"] != sid:  # a fact of a Part: held with the placeholder session id
+                    stored = {**stored, "sid": sid}
                 _check(_C.retract_fact(handle, _dumps(stored)), f"the retraction of {g['id']}")
     if batch:  # one crossing into the engine for everything the round derived
         _check(_C.assert_facts(handle, _dumps(batch)), "a derived fact")
@@ -201,10 +206,11 @@ DEFINITION = compile_rules(RULE_LIST, _mark)
 # durable's name of each rule's action (r_0, r_1, ...) -> the rule and its bind names
 _BY_NAME = {name: (d["run"].rule, tuple(cond.bind for cond in d["run"].rule.conditions))
             for name, d in DEFINITION[RULESET].items() if hasattr(d.get("run"), "rule")}
+_GUARD_RULE = next(name for name, d in DEFINITION[RULESET].items() if getattr(d.get("run"), "guard", False))
 _LOCK = threading.Lock()
 _HOST: _QuietHost | None = None
 _SIDS = itertools.count(1)
-STATS = {"consultations": 0, "clashes": 0}
+STATS = {"consultations": 0, "clashes": 0, "guarded": 0}
 
 
 def host() -> _QuietHost:
@@ -221,25 +227,71 @@ def held(sid: str) -> list[dict]:
     return orjson.loads(_C.get_facts(host().get_ruleset(RULESET)._handle, sid))
 
 
-def run(facts: list[dict], weights: dict, *, verify: bool = False) -> Session:
+_PLACEHOLDER = "@sid@"  # the session id a Part's facts are written with; each run puts its own in
+
+
+class Part:
+    """Facts asserted in many runs (the facts of one concept, remembered by advisor/reuse.py), held in
+    the form the engine gets them: written once, with their ids hashed once. :func:`run` given a Part
+    copies its tables into the session and asserts its JSON with the run's session id put in.
+    The facts must not change while the Part is used; they are kept alive by it."""
+
+    def __init__(self, facts: list[dict]):
+        s = Session(None)  # type: ignore[arg-type]
+        stored = [x for f in facts if (x := s.store(f, _PLACEHOLDER)) is not None]
+        self.facts = facts
+        self.ids = frozenset(id(f) for f in facts)
+        self.json = _dumps(stored)[1:-1]  # the list's items, without the brackets
+        self.tables = (s.stored, s.full, s.logical, s.hashes, s.beside)
+        self.clashes = s.clashes
+
+
+def _load(ctx: Session, facts: list[dict], part: "Part | None", sid: str) -> str:
+    """The JSON list of ``facts`` as the engine gets them (a Part's contiguous run of facts written
+    once, the others here), with every fact entered in ``ctx``."""
+    if part is None:
+        return _dumps([x for f in facts if (x := ctx.store(f, sid)) is not None])
+    stored, full, logical, hashes, beside = part.tables
+    ctx.stored, ctx.full, ctx.logical = dict(stored), dict(full), dict(logical)
+    ctx.hashes, ctx.beside, ctx.clashes = dict(hashes), set(beside), list(part.clashes)
+    before, after, seen = [], [], 0
+    for f in facts:
+        if id(f) in part.ids:
+            seen += 1
+            continue
+        x = ctx.store(f, sid)
+        if x is not None:
+            (after if seen else before).append(x)
+    if seen != len(part.facts):
+        raise EngineError("the facts given with a Part do not hold all of its facts")
+    pieces = [_dumps(before)[1:-1] if before else "", part.json.replace(f'"sid":"{_PLACEHOLDER}"', f'"sid":"{sid}"'),
+              _dumps(after)[1:-1] if after else ""]
+    return "[" + ",".join(p for p in pieces if p) + "]"
+
+
+def run(facts: list[dict], weights: dict, *, verify: bool = False, part: Part | None = None) -> Session:
     """Assert ``facts`` in a fresh session; return the consultation (trace and derived facts).
 
     durable-rules' C engine does the matching. Its Python host loop (a Closure per action, the
     session state written back after each, timers) is replaced by this loop over the same C calls:
     start the pending action, fire its rule (:func:`_fire`), complete it and take the next. With
     ``verify``, the facts the engine holds at the end are compared with those asserted and not
-    retracted (the tests do this on every curated disease)."""
+    retracted (the tests do this on every curated disease). ``part``: a :class:`Part` holding some of
+    ``facts`` (one contiguous run of them), written for the engine once."""
     w = actions.Weights.from_kb(weights, TIERS)
     with _LOCK:
         STATS["consultations"] += 1
         handle = host().get_ruleset(RULESET)._handle
         ctx = Session(w)
         sid = f"c{next(_SIDS)}"
+        matched = False  # did any rule match in this session? (see _guarded_delete)
         try:
-            stored = [s for f in facts if (s := ctx.store(f, sid)) is not None]
-            state = _check(_C.assert_facts(handle, _dumps(stored)), "a prepared fact")
-            started = _C.start_action_for_state(handle, state)
+            loaded = _load(ctx, facts, part, sid)
+            stored = loaded != "[]"
+            state = _check(_C.assert_facts(handle, loaded), "a prepared fact") if stored else None
+            started = _C.start_action_for_state(handle, state) if stored else None
             pending = started[1] if started else None
+            matched = pending is not None
             while pending:
                 (name, frames), = orjson.loads(pending).items()
                 rule, binds = _BY_NAME[name]
@@ -252,7 +304,7 @@ def run(facts: list[dict], weights: dict, *, verify: bool = False) -> Session:
                     raise EngineError(f"rule action failed: {type(exc).__name__}: {exc}") from exc
                 pending = _C.complete_and_start_action(handle, state)
             if verify:
-                have = {f.get("id") for f in held(sid)}
+                have = {f.get("id") for f in held(sid)} if stored else set()
                 expected = {s["id"] for s in ctx.stored.values()}
                 if have != expected:
                     raise EngineError(f"rule engine lost facts: {', '.join(sorted(expected - have))}; "
@@ -260,7 +312,30 @@ def run(facts: list[dict], weights: dict, *, verify: bool = False) -> Session:
             STATS["clashes"] += len(ctx.clashes)
             return ctx
         finally:
-            try:
-                _C.delete_state(handle, sid)
-            except Exception:  # pragma: no cover - state already gone
-                pass
+            _guarded_delete(handle, sid, matched)
+
+
+def _guarded_delete(handle: int, sid: str, matched: bool) -> None:
+    """Delete the session ``sid``. durable-rules crashes the process (a segfault, or an abort in
+    ``free``) when it deletes a session in which no rule ever matched; so when none did (facts that no
+    rule joins, or no fact at all), the guard fact is asserted first: the guard rule matches it alone,
+    its action is taken and completed here (it records nothing), and the session is then deleted as
+    any other. A consultation never needs this (its query fact always matches a rule): only a
+    degenerate fact set pays for it."""
+    try:
+        if not matched:
+            STATS["guarded"] += 1
+            result = _C.assert_facts(handle, _dumps([{"id": "guard", "sid": sid, "kind": GUARD,
+                                                      kind_property(GUARD): 1}]))
+            state = _check(result, "the guard fact")
+            started = _C.start_action_for_state(handle, state)
+            pending = started[1] if started else None
+            while pending:  # the guard's own action (and nothing else: no other rule matched)
+                (name, _frames), = orjson.loads(pending).items()
+                if name != _GUARD_RULE:  # pragma: no cover - only the guard can match here
+                    _C.abandon_action(handle, state)
+                    break
+                pending = _C.complete_and_start_action(handle, state)
+        _C.delete_state(handle, sid)
+    except Exception:  # pragma: no cover - state already gone
+        pass

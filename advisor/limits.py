@@ -33,6 +33,9 @@ MAX_DISEASE_CHARS = 300  # characters of those distinct words (resolution)
 # --- messages ----------------------------------------------------------------------------------
 MAX_SHOWN = 60  # characters of a user's value quoted in a message
 
+# --- what one process remembers (not a limit on input: a bound on memory) -----------------------
+REUSE_ENTRIES = 512  # fact sets whose conclusions are kept for reuse, and concepts whose facts are kept (advisor/reuse.py)
+
 LIMITS = {name: value for name, value in globals().items() if name.startswith("MAX_")}
 
 

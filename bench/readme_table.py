@@ -1,9 +1,10 @@
-"""Turn the JSON of ``bench/bench.py --json`` into the README's speed table (Markdown).
+"""Turn the JSON of ``bench/bench.py --json`` into the speed table of docs/performance.md (Markdown).
 
-How the README table is generated (on the 2-core CI machine, from the repository root):
+How the table is generated (on the 2-core CI machine, from the repository root):
 
     python bench/bench.py --json > bench/results.json
-    python bench/readme_table.py bench/results.json --update README.md
+    python bench/bench.py --batch-100k > bench/results-100k.json
+    python bench/readme_table.py bench/results.json --also bench/results-100k.json --update docs/performance.md
 
 ``--update FILE`` replaces everything between the lines ``<!-- speed-table:start -->`` and
 ``<!-- speed-table:end -->`` of FILE with the table (and fails if the markers are missing);
@@ -50,6 +51,13 @@ def rows(fig: dict) -> list[tuple[str, str, str, str]]:
         ("in-process consultation p50", ms("consult_p50_ms"), ms("baseline_consult_p50_ms"),
          f"<= {fig.get('target_consult_p50_ms', 1.5)} ms"),
         ("in-process consultation p95", ms("consult_p95_ms"), ms("baseline_consult_p95_ms"), ""),
+        ("  reused (an equal fact set answered before), p50 / p95",
+         f"{ms('consult_reused_p50_ms', 3)} / {ms('consult_reused_p95_ms', 3)}", "",
+         f"<= {fig['target_consult_reused_p50_ms']} ms" if "target_consult_reused_p50_ms" in fig else ""),
+        ("  engine.run alone / its durable-rules C calls alone, p50",
+         f"{ms('floor_engine_run_p50_ms', 3)} / {ms('floor_c_alone_p50_ms', 3)}", "", ""),
+        ("  resolve + prepare + advice (all but the engine), p50", ms("floor_resolve_prepare_advice_p50_ms", 3),
+         "", ""),
         ("  JSON encoding of the advice, p50", ms("json_encode_p50_ms", 3), "", ""),
         ("  facts asserted per consultation, mean", _f(fig, "facts_asserted_mean", "{:.0f}"), "", ""),
         (f"batch, {_f(fig, 'batch_rows', '{:,}')} distinct diseases, --jobs 1",
@@ -57,12 +65,22 @@ def rows(fig: dict) -> list[tuple[str, str, str, str]]:
         (f"batch, {_f(fig, 'batch_rows', '{:,}')} distinct diseases, --jobs 2",
          _f(fig, "batch_rows_per_s_jobs2", "{:,.0f}", " rows/s"), "",
          f">= {fig.get('target_batch_rows_per_s_jobs2', 1000):,} rows/s"),
+        (f"batch, {_f(fig, 'batch_rows', '{:,}')} distinct diseases, --jobs 2 --no-reuse",
+         _f(fig, "batch_rows_per_s_jobs2_no_reuse", "{:,.0f}", " rows/s"), "", ""),
         ("  CPU per row, --jobs 1 / --jobs 2 (all processes)",
          f"{ms('batch_cpu_ms_per_row_jobs1')} / {ms('batch_cpu_ms_per_row_jobs2')}", "", ""),
+        ("  per row in one process: resolving the text / the consultation, mean",
+         f"{ms('row_resolve_mean_ms', 3)} / {ms('row_consult_mean_ms', 3)}", "", ""),
+        ("  distinct fact sets among the rows / consultations reused",
+         f"{_f(fig, 'row_distinct_fact_sets', '{:,}')} / {_f(fig, 'row_reused_share', '{:.0%}')}", "", ""),
         ("  one consultation of an ICD-10-CM title, p50", ms("consult_icd_title_p50_ms"), "", ""),
         ("  --jobs 2 scaling / output identical to --jobs 1",
          f"{_f(fig, 'batch_scaling_jobs2', '{:.0%}')} / {_f(fig, 'batch_jobs2_identical')}", "", ">= 80% / yes"),
     ]
+    if "batch_100k_rows" in fig:
+        out.append((f"batch, {_f(fig, 'batch_100k_distinct', '{:,}')} distinct rows, --jobs 2: wall / largest RSS",
+                    f"{_f(fig, 'batch_100k_wall_s', '{:.1f}', ' s')} / {_f(fig, 'batch_100k_max_rss_mb', '{:.0f}', ' MB')}",
+                    "", f"< {fig.get('target_batch_100k_wall_s', 60)} s, flat"))
     for factor in (1, 10, 100):
         out.append((f"per consultation (9 names), knowledge {factor}x ({_f(fig, f'kb_diseases_{factor}x', '{:,}')} diseases)",
                     ms(f"per_consult_ms_{factor}x"), ms(f"baseline_per_consult_ms_{factor}x"), ""))
@@ -97,7 +115,9 @@ def update(path: Path, table: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="?", default="-", help="the JSON of bench.py --json (default: stdin)")
-    ap.add_argument("--update", metavar="FILE", help="replace the speed-table block of FILE (e.g. README.md)")
+    ap.add_argument("--update", metavar="FILE", help="replace the speed-table block of FILE (docs/performance.md)")
+    ap.add_argument("--also", metavar="JSON", action="append", default=[],
+                    help="more figures to merge in (bench.py --batch-100k)")
     args = ap.parse_args(argv)
     raw = sys.stdin.read() if args.results == "-" else Path(args.results).read_text(encoding="utf-8")
     try:
@@ -106,6 +126,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"readme_table: {args.results}: not JSON ({exc})") from None
     if not isinstance(fig, dict):
         raise SystemExit(f"readme_table: {args.results}: expected one JSON object")
+    for extra in args.also:
+        fig = {**fig, **json.loads(Path(extra).read_text(encoding="utf-8"))}
     table = render(fig)
     if args.update:
         update(Path(args.update), table)

@@ -1,11 +1,19 @@
 """Compile the rule declarations into one durable-rules ruleset (defined once, at import).
 
-Each declared condition becomes ``c.<bind> << (m.kind == KIND) & <tests>``; each rule becomes
+Each declared condition becomes ``c.<bind> << (m.is_<kind> == 1) & <tests>``; each rule becomes
 ``when_all(pri(priority), *conditions)`` with an action that records the firing in the running
 :class:`~msc_ev.advisor.engine.Session` and asserts what :func:`.actions.run` computes. A sink rule
 observes every fact kind and never fires, so that no fact is "unhandled" (see
-docs/design.md, "Engine hazards"). The definition is removed from durable's global registry: the
-advisor registers it on a private host of its own.
+docs/performance.md). A guard rule matches the guard fact alone: the engine asserts it only in a
+session where no other rule matched, so that the session can be deleted (durable-rules crashes when
+it deletes a session in which no rule ever matched). The definition is removed from durable's global
+registry: the advisor registers it on a private host of its own.
+
+Why ``is_<kind> == 1`` and not ``kind == KIND``: durable-rules' alpha network is hashed on the
+property *name*, so every ``kind == X`` test of every rule sits under the one key ``kind`` and is
+compared in turn for every fact asserted; a property of its own per kind puts each fact kind's
+conditions under their own key (:func:`kind_property`; the engine writes it on every fact it hands
+over).
 """
 
 from __future__ import annotations
@@ -58,8 +66,16 @@ def _test(t: Test):
     raise ValueError(f"unknown operator {t.op!r}")  # pragma: no cover - declare.OPS is closed
 
 
+GUARD = "engine-guard"  # the kind of the guard fact; no declared rule names it
+
+
+def kind_property(kind: str) -> str:
+    """The property a fact of ``kind`` carries (value 1) in the engine, and its conditions test."""
+    return "is_" + kind.replace("-", "_")
+
+
 def _condition(cond: Condition):
-    expr = m.kind == cond.fact
+    expr = getattr(m, kind_property(cond.fact)) == 1
     for t in cond.tests:
         expr = expr & _test(t)
     return getattr(c, cond.bind) << expr
@@ -95,6 +111,12 @@ def compile_rules(rules: tuple[Rule, ...], make_action) -> dict:
         @when_all(+m.kind, m.__never__ == 1)
         def _sink(c):  # pragma: no cover - never fires; makes every fact "handled"
             pass
+
+        def _guard(c):  # pragma: no cover - advisor/engine.py completes its action itself
+            pass
+
+        _guard.guard = True
+        when_all(getattr(m, kind_property(GUARD)) == 1)(_guard)
 
     name, definition = _rulesets.pop(RULESET).define()
     return {name: definition}

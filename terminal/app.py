@@ -99,11 +99,13 @@ def advise(
     clinical_only: bool = CLINICAL,
     population: Optional[str] = POPULATION,
     top: int = typer.Option(5, "--top", metavar="N", min=0, help="Rows per section in the rich view (0: all)."),
+    no_reuse: bool = option(core.NO_REUSE),
 ):
     """Rank sources, routes and engineering options for DISEASE."""
     from ..views import render
     from . import rich_advice
 
+    core.no_reuse(no_reuse)
     try:
         chosen = pick_format(fmt.value if fmt else None, output, list(Fmt), "rich")
         kb, adv = core.advise(STATE.kb_dir, STATE.kb_extra, disease, exclude_source, route, clinical_only,

@@ -9,7 +9,8 @@ from typing import List, Optional
 import typer
 
 from .. import advisor
-from .typer_options import CLINICAL, POPULATION, ROUTE, Command, constraints, pick_format, resolved
+from .common import NO_REUSE, no_reuse as core_no_reuse
+from .typer_options import CLINICAL, POPULATION, ROUTE, Command, constraints, option, pick_format, resolved
 from .completion import complete_source
 from ..advisor.errors import AdvisorError
 
@@ -60,6 +61,7 @@ def register(app, knowledge, fail, out):
                                            "seeded perturbations of the weights (0: off; advise --stability "
                                            "uses 200)."),
         seed: int = typer.Option(0, "--seed", metavar="N", help="Seed of the --stability perturbations."),
+        no_reuse: bool = option(NO_REUSE),
     ):
         """Score a list of diseases in FILE: one output row per input row, in input order.
 
@@ -71,21 +73,31 @@ def register(app, knowledge, fail, out):
         from ..advisor import batch as B
         from ..advisor.batch_pool import PoolError
 
+        core_no_reuse(no_reuse)  # set before the workers start: they read it from the environment
+        pool = None
         try:
             chosen = pick_format(fmt.value if fmt else None, output, list(OutFmt), "csv")
-            items, carried = B.read_input(input, input_format.value if input_format else None)
             kb = knowledge()
             base = resolved(kb, constraints(exclude_source, route, clinical_only, population))
+            pool = B.start_pool(kb, jobs) if jobs > 1 else None  # they start while the input is read
+            items, carried = B.read_input(input, input_format.value if input_format else None)
             outcome = B.run(kb, items, carried, base=base, top=top, jobs=jobs, fmt=chosen, output=output,
                             resume=resume, progress=sys.stderr.isatty(),
                             stability=(stability, seed) if stability else None,
-                            notice=lambda m: typer.echo(f"msc-ev: {m}", err=True))
+                            notice=lambda m: typer.echo(f"msc-ev: {m}", err=True), pool=pool)
+            pool = None  # run closed it
         except AdvisorError as exc:
+            if pool is not None:
+                pool.close()
             fail(exc)
         except PoolError as exc:
+            if pool is not None:
+                pool.close()
             typer.echo(f"msc-ev: {exc}", err=True)
             raise typer.Exit(2)
         except KeyboardInterrupt as exc:
+            if pool is not None:
+                pool.close()
             code = getattr(exc, "exit_code", 130)
             what = "terminated" if code == 143 else "interrupted"
             where = f"; finished rows are in {B.journal_path(output)}: run again with --resume" if output else ""

@@ -54,9 +54,20 @@ CLINICAL = Opt("clinical_only", ("--clinical-only",), "Use clinical evidence onl
 POPULATION = Opt("population", ("--population",), "Patient population: neonate, child, adult, elderly, female "
                  "or male.", "P")
 
+NO_REUSE = Opt("no_reuse", ("--no-reuse",), "Run the rule engine even when an earlier consultation in this "
+               "process had the same facts (the answer is the same; for teaching and benchmarks).", kind="flag")
+
 GLOBAL_OPTIONS = (KB, KB_EXTRA)
 # the options of ``advise`` that the fast path reads (every other one goes to Typer)
-ADVISE_OPTIONS = (FORMAT, OUTPUT, EXCLUDE, ROUTE, CLINICAL, POPULATION)
+ADVISE_OPTIONS = (FORMAT, OUTPUT, EXCLUDE, ROUTE, CLINICAL, POPULATION, NO_REUSE)
+
+
+def no_reuse(flag: bool) -> None:
+    """``--no-reuse``: every consultation of this process (and of its batch workers) runs the engine."""
+    if flag:
+        from ..advisor import reuse
+
+        reuse.turn_off()
 
 
 class Fmt(str, Enum):

@@ -14,7 +14,8 @@ import typer
 
 from .typer_options import CLINICAL, EXCLUDE, POPULATION, ROUTE, Command, Fmt, disease_argument
 from .typer_options import constraints as _constraints
-from .typer_options import require_candidates, resolved
+from .typer_options import option, require_candidates, resolved
+from .common import NO_REUSE, no_reuse as core_no_reuse
 from ..advisor.errors import AdvisorError, UsageError
 
 
@@ -121,11 +122,13 @@ def register(app, knowledge, fail, out, write_output=None):
         route: List[str] = ROUTE,
         clinical_only: bool = CLINICAL,
         population: Optional[str] = POPULATION,
+        no_reuse: bool = option(NO_REUSE),
     ):
         """The whole chain: query, disease, each rule firing in order and what it derived, ranking."""
         from ..views import how as H
         from ..views import render
 
+        core_no_reuse(no_reuse)
         try:
             if step and fmt in (GraphFmt.mermaid, GraphFmt.dot):
                 raise UsageError(f"--step shows the firings one by one: use --format rich, markdown or json "

@@ -100,7 +100,7 @@ def parse(args: list[str]) -> dict | None:
     return {"kb_dir": glob.get("kb"), "kb_extra": tuple(glob.get("kb_extra", ())), "disease": positional[0],
             "exclude_source": opts.get("exclude_source", []), "route": opts.get("route", []),
             "clinical_only": opts.get("clinical_only", False), "population": opts.get("population"),
-            "output": opts.get("output")}
+            "output": opts.get("output"), "no_reuse": opts.get("no_reuse", False)}
 
 
 def run(args: list[str]) -> int | None:
@@ -132,9 +132,10 @@ def run(args: list[str]) -> int | None:
 
 def _advise(call: dict) -> int:
     from ..views import render
-    from .common import advise, write_text
+    from .common import advise, no_reuse, write_text
 
     output = call.pop("output")
+    no_reuse(call.pop("no_reuse"))
     try:
         _kb, adv = advise(**call)
         write_text(output, render.to_json(adv.as_json()))

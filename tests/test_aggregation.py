@@ -180,8 +180,11 @@ def test_member_lists_stay_beside_the_facts_the_engine_holds(kb):
     for f in (bundled, group):
         held = ctx.stored[f["id"]]
         assert "members" in f and "members" not in held
-        assert set(held) == {"id", "sid", "kind"} | tested[f["kind"]]
-        assert {k: v for k, v in held.items() if k != "sid"} == {k: f[k] for k in held if k != "sid"}
+        marker = f"is_{f['kind']}"  # the property the conditions of its kind test (rules/compile.py)
+        assert set(held) == {"id", "sid", "kind", marker} | tested[f["kind"]]
+        assert held[marker] == 1
+        assert {k: v for k, v in held.items() if k not in ("sid", marker)} == {k: f[k] for k in held
+                                                                              if k not in ("sid", marker)}
     assert "strength" in bundled and "paper" in bundled  # read by the actions, from the fact kept here
 
 

@@ -142,8 +142,10 @@ def test_parse_reads_the_options_as_click_does(monkeypatch):
                           "--route=intranasal", "-f", "json", "--exclude-source", "uc-msc", "--clinical-only",
                           "--population", "child", "--population", "adult", "-o", "-"])
     assert got == {"kb_dir": "K", "kb_extra": ("A", "B"), "disease": "x y", "exclude_source": ["uc-msc"],
-                   "route": ["IV", "intranasal"], "clinical_only": True, "population": "adult", "output": "-"}
+                   "route": ["IV", "intranasal"], "clinical_only": True, "population": "adult", "output": "-",
+                   "no_reuse": False}
     assert cli_fast.parse(["advise", "x", "-o", "out.json"])["output"] == "out.json"
+    assert cli_fast.parse(["advise", "x", "-f", "json", "--no-reuse"])["no_reuse"] is True
     assert cli_fast.parse(["advise", "x", "-f", "json", "--route", "-x"]) is None  # Click's to read
     assert cli_fast.parse(["advise", "x", "-f", "json", "--route", ""]) is None
     assert cli_fast.parse(["advise", "x", "-f", "json", "--route"]) is None

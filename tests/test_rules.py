@@ -358,6 +358,7 @@ def test_population_caution_only_on_a_mismatch(kb):
 
 
 def test_engine_hazards_action_errors_surface(kb, monkeypatch):
+    monkeypatch.setenv("MSC_EV_NO_REUSE", "1")  # every consultation runs the engine (advisor/reuse.py)
     before = advisor.consult(kb, "osteoarthritis").as_json()
     before.pop("trace")
 
@@ -374,6 +375,7 @@ def test_engine_hazards_action_errors_surface(kb, monkeypatch):
 
 
 def test_ctrl_c_inside_a_rule_action_is_a_keyboard_interrupt_and_the_engine_stays_whole(kb, monkeypatch):
+    monkeypatch.setenv("MSC_EV_NO_REUSE", "1")  # every consultation runs the engine (advisor/reuse.py)
     before = advisor.consult(kb, "osteoarthritis").as_json()
     before.pop("trace")
 
