@@ -365,6 +365,7 @@ def _concept_facts(kb: Knowledge, res: Resolution, index: bool) -> list[dict]:
                       "type": cmp["kind"], "scoped": 1 if cmp.get("diseases") else 0,
                       "scope": cmp["scope"],
                       "better": cmp.get("better") or "", "candidate": 1 if cmp["axis"] in AXIS_OF else 0,
+                      "cancer": 1 if cmp.get("process") == "cancer" else 0,
                       "paper": idx["cmp_paper"][cid],
                       "organ": cmp.get("organ") or "", "process": cmp.get("process") or "",
                       "process_match": 1 if cmp.get("process") and cmp["process"] in processes else 0})

@@ -114,7 +114,7 @@ def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], lis
         via = "+".join(sorted(f["id"] for f in bound.values() if f is not k))  # a comparison may apply twice
         return [{"id": f"preference:{k['comparison']}:{via}", "kind": "preference", "comparison": k["comparison"],
                  "axis": k["axis"], "type": k["type"], "scope": k["scope"], "better": k["better"],
-                 "candidate": k["candidate"], "paper": k["paper"], "rule": rule.id}], []
+                 "candidate": k["candidate"], "cancer": k["cancer"], "paper": k["paper"], "rule": rule.id}], []
     if a == "supersede":
         b, s = p["weaker"], p["stronger"]
         return [{"id": f"superseded:{b['id']}:{s['id']}", "kind": "superseded", "contribution": b["id"],

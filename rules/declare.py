@@ -66,6 +66,7 @@ FACTS: dict[str, tuple[str, dict[str, str]]] = {
         "scoped": "1 if it names diseases", "organ": "the organ system it concerns, or ''",
         "process": "the process it concerns, or ''", "process_match": "1 if the query has that process",
         "better": "the item it favours, or ''", "candidate": "1 if it compares candidates (sources, routes, options)",
+        "cancer": "1 if it is about cancer",
         "paper": "its primary paper, or ''"}),
     "comparison-scope": ("a disease a comparison names", {"comparison": "the comparison", "disease": "the disease"}),
     "constraint": ("a constraint the user set", {
@@ -79,7 +80,8 @@ FACTS: dict[str, tuple[str, dict[str, str]]] = {
     "preference": ("a comparison that applies to the query", {
         "comparison": "the comparison", "axis": "what it compares", "type": "preference or tie",
         "scope": "disease (it reorders the candidates it names) or organ, process, cells (a contribution)",
-        "better": "the item it favours, or ''", "candidate": "1 if it compares candidates", "paper": "its primary paper"}),
+        "better": "the item it favours, or ''", "candidate": "1 if it compares candidates", "paper": "its primary paper",
+        "cancer": "1 if it is about cancer"}),
     "contribution": ("a contribution", {
         "axis": "source, route or engineering", "item": "the candidate", "cf": "its certainty factor", "tier": "its tier",
         "basis": "direct, related, indirect or reach", "paper": "its primary paper, or ''", "evidence": "its evidence item, or ''",

@@ -168,3 +168,9 @@ def test_the_cli_batch_and_ask_agree_on_the_examples(kb, tmp_path):
         one = json.loads(runner.invoke(cli.app, ["advise", row, "--format", "json"]).stdout)
         for axis in ("sources", "routes", "engineering"):
             assert [x["id"] for x in line[axis]] == [x["id"] for x in one[axis]], (row, axis)
+
+
+def test_a_wider_comparison_does_not_cross_between_cancer_and_non_cancer(kb):
+    # ES-MSC neuroprotection (Cai [106]) concerns the nervous system, but not a glioma
+    assert "es-msc" not in ids(consult(kb, "glioblastoma"), "sources")
+    assert any(c.rule == "cmp-wide-contribution" for c in consult(kb, "stroke").find("es-msc").support)
