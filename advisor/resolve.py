@@ -129,6 +129,7 @@ class _Lexicon:
     curated_keys: dict[tuple, set[str]]         # sorted folded tokens -> ids
     lay: dict[tuple, set[str]]                  # sorted folded tokens -> ICD codes
     lay_terms: list[tuple[frozenset, str]]      # (tokens, code) for superset matches
+    lay_cores: dict[tuple, list[tuple]]         # sorted tokens but fillers -> the sorted tokens of those terms
     spellings: list[tuple[str, str]]
     words: dict[str, int]                       # local words (curated, lay) -> frequency
     deletes: dict[str, set[str]]                # one deletion of a word or its unstemmed form -> words
@@ -216,8 +217,13 @@ def _build(kb: Knowledge) -> _Lexicon:
                 lay_terms.append((frozenset(toks), rec["icd10cm"]))
                 for t in toks:
                     words[t] = words.get(t, 0) + 1
-    from .icd import stem
+    from .icd import FILLERS, stem
 
+    lay_cores: dict[tuple, list[tuple]] = {}
+    for toks, _code in lay_terms:
+        core = tuple(sorted(toks - FILLERS))
+        if tuple(sorted(toks)) not in lay_cores.setdefault(core, []):
+            lay_cores[core].append(tuple(sorted(toks)))
     forms: dict[str, set[str]] = {w: {w} for w in words}
     texts = [did.replace("-", " ") for did in kb.diseases]
     texts += [d["name"] for d in kb.diseases.values()]
@@ -236,7 +242,7 @@ def _build(kb: Knowledge) -> _Lexicon:
                 for i in range(len(f)):
                     deletes.setdefault(f[:i] + f[i + 1:], set()).add(w)
     return _Lexicon(exact, synonym, abbrev, src, keys, lay, sorted(lay_terms, key=lambda x: (sorted(x[0]), x[1])),
-                    spellings, words, deletes, forms)
+                    {k: sorted(v) for k, v in sorted(lay_cores.items())}, spellings, words, deletes, forms)
 
 
 # what _build reads besides the knowledge base: a change to any of them is a new lexicon
@@ -340,19 +346,7 @@ def _known(lex: _Lexicon, idx, word: str) -> bool:
 
 def _default_child(idx, code: str) -> str:
     """Walk down to the child that is the same disease "unspecified" (I50 -> I50.9)."""
-    from .icd import FILLERS, key_tokens
-
-    for _ in range(4):
-        ptoks = set(key_tokens(idx.title(code)))
-        picks = []
-        for child, title in idx.children(code):
-            ctoks = set(key_tokens(title))
-            if ptoks <= ctoks and ctoks - ptoks <= FILLERS and ("unspecified" in ctoks or ctoks == ptoks):
-                picks.append(child)
-        if len(picks) != 1:
-            break
-        code = picks[0]
-    return code
+    return idx.default_child(code)
 
 
 def _extra_weight(extra) -> float:
@@ -382,10 +376,23 @@ def _icd_candidates(lex: _Lexicon, idx, toks: list[str]) -> list[tuple]:
     return sorted(set(out))
 
 
+def _lay_ties(lex: _Lexicon, toks: list[str]) -> bool:
+    """Is there a thesaurus entry holding all of ``toks`` and adding only fillers?"""
+    from .icd import FILLERS
+
+    want = set(toks)
+    return any(want <= set(s) for s in lex.lay_cores.get(tuple(sorted(want - FILLERS)), ()))
+
+
 def _pick_icd(lex: _Lexicon, idx, text: str, toks: list[str]) -> tuple[str | None, float]:
     """The code for ``toks`` and how many words it adds; (None, inf) when none is acceptable."""
     if all(t in GENERIC for t in toks) or max(len(t) for t in toks) < 3:
         return None, float("inf")  # "disease", "I": no disease named
+    # the words of a term exactly, and no thesaurus entry that ties with it: the answer the search
+    # below would give, computed once when the index was built (a keyed look-up, no full-text search)
+    code = idx.exact(toks)
+    if code is not None and not _lay_ties(lex, toks):
+        return code, 0.0
     cands = _icd_candidates(lex, idx, toks)
     if not cands:
         return None, float("inf")
