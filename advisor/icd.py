@@ -436,11 +436,12 @@ class Index:
         marks = ",".join("?" * len(found))
         return self._query(f"SELECT word, df FROM words WHERE word IN ({marks}) ORDER BY word", sorted(found))
 
-    def search(self, tokens: list[str], limit: int = SEARCH_LIMIT) -> list[tuple]:
-        """Terms holding every token (a token may be a set of alternatives), shortest first."""
+    def search(self, tokens: list[str], limit: int = SEARCH_LIMIT, prefixes=frozenset()) -> list[tuple]:
+        """Terms holding every token, shortest first; a token in ``prefixes`` may be the start of
+        a word ("alcohol" finds "alcoholic")."""
         if not tokens:
             return []
-        expr = " AND ".join(f'"{t}"' for t in tokens)
+        expr = " AND ".join(f'"{t}"*' if t in prefixes else f'"{t}"' for t in tokens)
         return self._query(
             "SELECT rowid, code, kind, toks, nos, n, depth, bm25(terms) FROM terms "
             "WHERE terms MATCH ? ORDER BY n, rowid LIMIT ?", (expr, limit))
