@@ -916,14 +916,13 @@ def _other_readings(kb: Knowledge, words, narrowing: list[_Part], gone: set[int]
         # one that mentions them ("esophageal varices in alcoholic liver disease")
         codes = list(dict.fromkeys(_default_child(idx, r[1]) for r in rows if r[5] <= len(toks) + 1))
         found += [(f"icd10cm:{c}", idx.title(c)) for c in codes if c != res.icd10cm][:3]
-    if left:
-        try:
-            alone = _resolve(kb, " ".join(left), text, use_icd, suggest=False)
-        except (UnknownDisease, AmbiguousDisease):
-            alone = None
-        # a disease of its own, not a poisoning by it ("carbon tetrachloride": T53.0X, toxic effect of ...)
-        if alone is not None and alone.matched_by != "fuzzy" and alone.icd_chapter not in _EXTERNAL_CHAPTERS:
-            found.append((alone.id, alone.name))
+    try:
+        alone = _resolve(kb, " ".join(left), text, use_icd, suggest=False)
+    except (UnknownDisease, AmbiguousDisease):
+        alone = None
+    # a disease of its own, not a poisoning by it ("carbon tetrachloride": T53.0X, toxic effect of ...)
+    if alone is not None and alone.matched_by != "fuzzy" and alone.icd_chapter not in _EXTERNAL_CHAPTERS:
+        found.append((alone.id, alone.name))
     return [c for c in dict.fromkeys(found) if c[0] != res.id]
 
 

@@ -119,8 +119,8 @@ def _exact(advisor, kb) -> None:
             _resolve_quiet(advisor, kb, t)
             times.append(time.perf_counter() - start)
         times.sort()
-        p = lambda f: times[min(len(times) - 1, int(f * len(times)))] * 1000  # noqa: E731
-        print(f"| exact look-up, {len(times)} {label}: p50 / p90 | {p(0.5):.3f} / {p(0.9):.3f} ms |")
+        p50, p90 = (times[min(len(times) - 1, int(f * len(times)))] * 1000 for f in (0.5, 0.9))
+        print(f"| exact look-up, {len(times)} {label}: p50 / p90 | {p50:.3f} / {p90:.3f} ms |")
 
 
 def _answers(advisor, kb, path: str) -> None:

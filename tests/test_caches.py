@@ -53,7 +53,7 @@ def warm(tmp_path):
     (cache / "msc-ev").mkdir(parents=True)
     for name in ("icd10cm.sqlite", icd.MANIFEST):  # the one slow cache to build; the run makes the others
         shutil.copy2(icd.cache_dir() / name, cache / "msc-ev" / name)
-    code, out, err = _run(["advise", "heart failure", "-f", "json"], cache)
+    code, _, err = _run(["advise", "heart failure", "-f", "json"], cache)
     assert (code, err) == (0, "")
     return cache
 
