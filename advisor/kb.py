@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import schema as S
 from .axes import AXIS_OF
-from .errors import KnowledgeError, SchemaProblem
+from .errors import KnowledgeError, SchemaProblem, UsageError
 from .limits import shown
 from .yamlio import EmptyFile, MDict, MList, YamlProblem, load_file
 
@@ -127,8 +127,17 @@ class Knowledge:
 def _yaml_files(directory: Path, col: "_Collector | None" = None) -> list[Path]:
     """The ``*.yaml`` files under ``directory``, sorted. A link that leads nowhere (or to something
     that is not a file) is reported to ``col`` by its path rather than skipped silently."""
+    from .fileio import yaml_files
+    from .limits import LIMITS, LimitError
+
     out = []
-    for p in sorted(directory.rglob("*.yaml")):
+    try:
+        paths = yaml_files(directory)
+    except LimitError as exc:  # "--kb /": refused at once, not walked
+        if col is not None:
+            col.add(_display(Path(exc.where)), 1, 1, "kb", f"{exc.what} (limit {exc.limit} = {LIMITS[exc.limit]:,})")
+        return []
+    for p in paths:
         if p.is_file():
             out.append(p)
         elif col is not None and p.is_symlink():
@@ -336,10 +345,22 @@ def _check_weights(w, path: str, col: _Collector):
             col.add(path, kl, kc, f"weights.{k}", "unknown weight group")
 
 
+def knowledge_dirs(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = ()) -> list[Path]:
+    """The knowledge directories to read: ``kb_dir`` (None: the shipped one), then the overlays.
+    An empty path is refused: it would silently mean the shipped knowledge (or, as an overlay, the
+    current directory)."""
+    extra = tuple(extra)
+    if any(isinstance(d, str) and d == "" for d in (kb_dir, *extra)):
+        raise UsageError("an empty path names no knowledge directory: give --kb and --kb-extra a directory "
+                         "of knowledge files (*.yaml), or leave --kb out for the shipped knowledge")
+    base = SHIPPED if kb_dir is None else Path(kb_dir)
+    return [base, *(Path(e) for e in extra)]
+
+
 def load_source(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = ()) -> Knowledge:
     """Read, validate and index the YAML (no cache); raise KnowledgeError listing every problem."""
-    base = Path(kb_dir) if kb_dir else SHIPPED
-    dirs = [base, *(Path(e) for e in extra)]
+    dirs = knowledge_dirs(kb_dir, extra)
+    base = dirs[0]
     col = _Collector()
     kb = Knowledge()
     raw_weights: list[tuple[str, dict]] = []

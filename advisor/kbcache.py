@@ -14,7 +14,7 @@ The cache is never trusted:
   change gives a new key, so a stale file is simply never looked at;
 - the file starts with a header (magic, format, key, payload length, BLAKE2b digest of the
   payload); a file whose header, length or digest does not match (truncated, corrupted, written by
-  another version) is rebuilt from source, silently;
+  another version) or cannot be read is rebuilt from source, with one note on standard error;
 - the payload is a pickle read by an unpickler that only constructs the four classes a Knowledge
   is made of (Knowledge, Located, MDict, MList) and builtins, so a foreign pickle cannot run code
   through it;
@@ -45,7 +45,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import kb as K
-from .fileio import discard
+from .fileio import cache_dir, note, unwritable_reason, write_cache
+from .limits import MAX_KB_FILE_BYTES
 from .yamlio import MDict, MList
 
 TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
@@ -67,11 +68,6 @@ _CODE = ("kb.py", "schema.py", "yamlio.py", "kbcache.py")
 last: dict = {"status": None, "path": None, "reason": None}
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("MSC_EV_CACHE") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "msc-ev"
-
-
 def _code_fingerprint() -> bytes:
     from . import __version__
 
@@ -87,24 +83,44 @@ def _code_fingerprint() -> bytes:
 
 
 def _dirs(kb_dir, extra) -> list[Path]:
-    base = Path(kb_dir) if kb_dir else K.SHIPPED
-    return [base, *(Path(e) for e in extra)]
+    return K.knowledge_dirs(kb_dir, extra)
+
+
+def _read_small(path: Path) -> bytes | None:
+    """The bytes of a knowledge file, or None if it cannot be read or is larger than
+    MAX_KB_FILE_BYTES: its size is checked by ``stat`` before anything is read, and no more than the
+    limit is read even if it grows meanwhile (loading from source then reports it)."""
+    try:
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size > MAX_KB_FILE_BYTES:
+                return None
+            data = fh.read(MAX_KB_FILE_BYTES + 1)
+    except OSError:
+        return None
+    return data if len(data) <= MAX_KB_FILE_BYTES else None
 
 
 def key(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = ()) -> tuple[bytes, list[Path]] | None:
-    """The cache key of this knowledge base and the files it hashed, or None if a directory is missing
-    or a file cannot be read (then there is nothing to cache: loading from source reports it)."""
+    """The cache key of this knowledge base and the files it hashed, or None if a directory is missing,
+    too large to walk, or a file cannot be read or is over the size limit (then there is nothing to
+    cache: loading from source reports it)."""
+    from .fileio import yaml_files
+    from .limits import LimitError
+
     h = blake2b(_code_fingerprint(), digest_size=_DIGEST)
     files: list[Path] = []
     for d in _dirs(kb_dir, extra):
         if not d.is_dir():
             return None
+        try:
+            yaml_files(d)  # the bounds first: K._yaml_files reports them only to a collector
+        except LimitError:
+            return None
         found = K._yaml_files(d)
         h.update(b"D\0" + str(d.resolve()).encode("utf-8", "surrogateescape") + b"\0")
         for p in found:
-            try:
-                data = p.read_bytes()
-            except OSError:
+            data = _read_small(p)
+            if data is None:
                 return None
             rel = p.relative_to(d).as_posix().encode("utf-8", "surrogateescape")
             h.update(b"F\0" + rel + b"\0" + len(data).to_bytes(8, "little") + data)
@@ -201,18 +217,15 @@ def _promote() -> None:
 
 
 def _write(path: Path, blob: bytes, pattern: str = "kb-*.pickle") -> None:
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)
-    except BaseException:
-        discard(tmp)
-        raise
+    """Write a cache file atomically; OSError (with the reason) if the cache directory cannot be
+    written, which leaves nothing behind and is said once on standard error (advisor.fileio)."""
+    if not write_cache(path, blob):
+        raise OSError(0, unwritable_reason(path.parent) or "cannot write")
     _prune(path.parent, keep=path, pattern=pattern)
+
+
+def _damaged(path: Path, reason: str) -> None:
+    note("kb-cache-damaged", f"the knowledge cache {path} could not be used ({reason}); rebuilt it from the knowledge files")
 
 
 def _prune(directory: Path, keep: Path, pattern: str = "kb-*.pickle") -> None:
@@ -255,7 +268,7 @@ def load(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = ()) -> 
     reason = None
     try:
         blob = path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # not built yet, or no cache directory at all
         blob = None
     except OSError as exc:
         blob, reason = None, f"cannot read: {exc.strerror}"
@@ -271,6 +284,8 @@ def load(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = ()) -> 
     kb = K.load_source(kb_dir, extra)  # raises KnowledgeError: nothing invalid is cached
     shown = list(kb.files)
     status = "rebuilt" if reason else "built"
+    if reason:
+        _damaged(path, reason)
     again = key(kb_dir, extra)
     if again is None or again[0] != k:  # a file changed while we read it: do not file it under k
         last.update(status="uncached", path=None, reason="knowledge changed while loading")
@@ -344,11 +359,15 @@ def derived(kb: K.Knowledge, name: str, code: Iterable[Path], build) -> dict:
         if isinstance(table, dict):
             last_derived[name] = "hit"
             return table
-        status = "rebuilt"
-    except FileNotFoundError:
+        status, reason = "rebuilt", "not a table"
+    except (FileNotFoundError, NotADirectoryError):
         pass
-    except (OSError, ValueError):
-        status = "rebuilt"
+    except OSError as exc:
+        status, reason = "rebuilt", f"cannot read: {exc.strerror or exc}"
+    except ValueError as exc:
+        status, reason = "rebuilt", str(exc)
+    if status == "rebuilt":
+        _damaged(path, reason)
     table = build()
     try:
         _write(path, _seal(dk, pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL), _DERIVED_MAGIC),

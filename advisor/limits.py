@@ -14,7 +14,9 @@ from .errors import UsageError
 
 # --- sizes of what is read --------------------------------------------------------------------
 MAX_INPUT_BYTES = 32 * 1024 * 1024  # a batch input file (or standard input)
-MAX_KB_FILE_BYTES = 4 * 1024 * 1024  # one knowledge YAML file (shipped ones are under 60 kB)
+MAX_KB_FILE_BYTES = 4 * 1024 * 1024  # one knowledge YAML file (shipped ones are under 60 kB), checked by stat first
+MAX_KB_FILES = 10_000  # files and directories seen under one knowledge directory (the shipped one has under 30, 100x growth ~120)
+MAX_KB_DEPTH = 8  # levels of subdirectories in a knowledge directory (the shipped one has 1)
 MAX_LINE_CHARS = 16_384  # one physical line of a batch text/CSV/TSV input
 MAX_ROW_CHARS = 16_384  # one batch row (a CSV record or a YAML/JSON list item, all cells together)
 MAX_ROWS = 1_000_000  # rows in one batch input

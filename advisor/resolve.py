@@ -12,9 +12,12 @@ replaces a typed word is refused unless the word is only a generic one ("disease
 with a single close correction, and then it is said in ``notes``. Ranking of ICD-10-CM
 candidates: every typed word must be present; then fewest extra words (a general code beats
 a more specific one); an ancestor beats its descendants; a category resolves to its
-"unspecified" child. Two candidates that stay tied are an ambiguity. When the whole text names
+"unspecified" child. Two candidates that stay tied are an ambiguity; an exact term of ICD-10-CM
+is answered from the index's table of exact answers, without the search. When the whole text names
 nothing, the words around a disease name (a question or treatment before it, a population or
-species after it, an abbreviation in brackets) are left out, and said in ``notes``.
+species after it, an abbreviation in brackets) are left out, then the words that say how it was
+studied (what induced it, the site or kind of lesion, the species and model, "healing"), and each
+is said in ``notes``.
 """
 
 from __future__ import annotations
@@ -130,6 +133,7 @@ class _Lexicon:
     curated_keys: dict[tuple, set[str]]         # sorted folded tokens -> ids
     lay: dict[tuple, set[str]]                  # sorted folded tokens -> ICD codes
     lay_terms: list[tuple[frozenset, str]]      # (tokens, code) for superset matches
+    lay_cores: dict[tuple, list[tuple]]         # sorted tokens but fillers -> the sorted tokens of those terms
     spellings: list[tuple[str, str]]
     words: dict[str, int]                       # local words (curated, lay) -> frequency
     deletes: dict[str, set[str]]                # one deletion of a word or its unstemmed form -> words
@@ -217,8 +221,13 @@ def _build(kb: Knowledge) -> _Lexicon:
                 lay_terms.append((frozenset(toks), rec["icd10cm"]))
                 for t in toks:
                     words[t] = words.get(t, 0) + 1
-    from .icd import stem
+    from .icd import FILLERS, stem
 
+    lay_cores: dict[tuple, list[tuple]] = {}
+    for toks, _code in lay_terms:
+        core = tuple(sorted(toks - FILLERS))
+        if tuple(sorted(toks)) not in lay_cores.setdefault(core, []):
+            lay_cores[core].append(tuple(sorted(toks)))
     forms: dict[str, set[str]] = {w: {w} for w in words}
     texts = [did.replace("-", " ") for did in kb.diseases]
     texts += [d["name"] for d in kb.diseases.values()]
@@ -237,7 +246,7 @@ def _build(kb: Knowledge) -> _Lexicon:
                 for i in range(len(f)):
                     deletes.setdefault(f[:i] + f[i + 1:], set()).add(w)
     return _Lexicon(exact, synonym, abbrev, src, keys, lay, sorted(lay_terms, key=lambda x: (sorted(x[0]), x[1])),
-                    spellings, words, deletes, forms)
+                    {k: sorted(v) for k, v in sorted(lay_cores.items())}, spellings, words, deletes, forms)
 
 
 # what _build reads besides the knowledge base: a change to any of them is a new lexicon
@@ -341,19 +350,7 @@ def _known(lex: _Lexicon, idx, word: str) -> bool:
 
 def _default_child(idx, code: str) -> str:
     """Walk down to the child that is the same disease "unspecified" (I50 -> I50.9)."""
-    from .icd import FILLERS, key_tokens
-
-    for _ in range(4):
-        ptoks = set(key_tokens(idx.title(code)))
-        picks = []
-        for child, title in idx.children(code):
-            ctoks = set(key_tokens(title))
-            if ptoks <= ctoks and ctoks - ptoks <= FILLERS and ("unspecified" in ctoks or ctoks == ptoks):
-                picks.append(child)
-        if len(picks) != 1:
-            break
-        code = picks[0]
-    return code
+    return idx.default_child(code)
 
 
 def _extra_weight(extra) -> float:
@@ -383,10 +380,23 @@ def _icd_candidates(lex: _Lexicon, idx, toks: list[str]) -> list[tuple]:
     return sorted(set(out))
 
 
+def _lay_ties(lex: _Lexicon, toks: list[str]) -> bool:
+    """Is there a thesaurus entry holding all of ``toks`` and adding only fillers?"""
+    from .icd import FILLERS
+
+    want = set(toks)
+    return any(want <= set(s) for s in lex.lay_cores.get(tuple(sorted(want - FILLERS)), ()))
+
+
 def _pick_icd(lex: _Lexicon, idx, text: str, toks: list[str]) -> tuple[str | None, float]:
     """The code for ``toks`` and how many words it adds; (None, inf) when none is acceptable."""
     if all(t in GENERIC for t in toks) or max(len(t) for t in toks) < 3:
         return None, float("inf")  # "disease", "I": no disease named
+    # the words of a term exactly, and no thesaurus entry that ties with it: the answer the search
+    # below would give, computed once when the index was built (a keyed look-up, no full-text search)
+    code = idx.exact(toks)
+    if code is not None and not _lay_ties(lex, toks):
+        return code, 0.0
     cands = _icd_candidates(lex, idx, toks)
     if not cands:
         return None, float("inf")
@@ -640,7 +650,11 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
         # left out (and said) when the whole text names nothing and the rest names a disease
         rest, notes, pop, said = _without_surroundings(raw)
         if not notes or not rest:
-            raise
+            # "bleomycin-induced pulmonary fibrosis", "skin wound healing": how it was studied
+            found = _as_model(kb, raw, raw, text, use_icd) if isinstance(exc, UnknownDisease) else None
+            if found is None:
+                raise
+            return _as_typed(found[0], raw, found[1])
         res = None
         if pop in _POPULATION_ADJECTIVE:
             # "stroke in newborns" is neonatal stroke, "infertility in women" female infertility:
@@ -654,8 +668,14 @@ def resolve(kb: Knowledge, text: str, *, use_icd: bool = True) -> Resolution:
         if res is None:
             try:
                 res = _resolve(kb, rest, text, use_icd)
-            except (UnknownDisease, AmbiguousDisease):
+            except AmbiguousDisease:
                 raise exc from None
+            except UnknownDisease:
+                # "MSC exosomes for skin wound healing": the rest names the disease through its model
+                found = _as_model(kb, rest, raw, text, use_icd) if isinstance(exc, UnknownDisease) else None
+                if found is None:
+                    raise exc from None
+                res, notes = found[0], [*notes, *found[1]]
         return _as_typed(res, raw, notes)
     if not res.curated:  # "lupus (SLE)" is the curated disease, not ICD-10-CM's title with "(SLE)"
         return _bracketed(kb, raw, text, use_icd) or res
@@ -702,6 +722,226 @@ def _without_surroundings(raw: str) -> tuple[str, list[str], str | None, str]:
     return rest, notes, pop, left
 
 
+# --- words about how the disease was studied -------------------------------------------------
+# A researcher names a disease through the model it was studied in: "bleomycin-induced pulmonary
+# fibrosis", "calvarial bone defect", "skin wound healing", "rat model of stroke". When the whole
+# text names nothing, these words are left out (fewest first) and said in the notes. Words that
+# narrow the disease (what induced it, the site of the lesion, the kind of lesion made) are left
+# out only for a curated disease, and only when no other disease could be meant: a term of
+# ICD-10-CM or a curated name holding all the words ("alcohol-induced liver disease": alcoholic
+# liver disease), or the left-out words naming a disease themselves ("sepsis-induced AKI"), make it
+# an ambiguity. Words that only frame it (the species, "model", "healing") are left out as a
+# trailing population is.
+_MODEL_SPECIES = frozenset("mouse mice murine rat rats rodent rodents rabbit rabbits porcine pig pigs swine canine "
+                           "dog dogs ovine sheep primate primates monkey monkeys zebrafish animal animals".split())
+_MODEL = frozenset(("model", "models"))
+_MODEL_OPENING = frozenset("a an the preclinical experimental animal disease vivo in".split()) | _MODEL_SPECIES
+_HEALING = frozenset(("healing", "repair", "regeneration"))
+# sites of a lesion within a tissue, as the models name them ("calvarial", "femoral", "dorsal" skin)
+_SITE = frozenset("calvarial calvaria calvarium cranial skull femoral femur tibial tibia mandibular mandible "
+                  "maxillary alveolar radial ulnar vertebral iliac humeral parietal dorsal back ear paw tail".split())
+# the kind of lesion a model makes ("critical-size", "full-thickness", "excisional")
+_LESION = (("critical", "size"), ("critical", "sized"), ("full", "thickness"), ("partial", "thickness"),
+           ("excisional",), ("incisional",), ("punch",), ("segmental",), ("surgical",), ("experimental",))
+_NARROWING_KINDS = frozenset(("agent", "site", "lesion"))
+_MODEL_SAID = {
+    "agent": "what induced the disease in the model, not the disease",
+    "site": "the site of the lesion, not the disease",
+    "lesion": "the kind of lesion made in the model, not the disease",
+    "species": "the species studied, not part of the disease",
+    "model": "words about the model, not the disease",
+    "healing": "the process studied, not the disease",
+}
+_RAW_WORD = re.compile(r"[^\s\-/(),;:.]+")
+_MAX_MODEL_PARTS = 5  # parts left out in at most 2**5 combinations, tried only when nothing else matched
+
+
+@dataclass(frozen=True)
+class _Part:
+    start: int  # word indexes [start, end) in the text
+    end: int
+    kind: str
+    adds: str = ""  # a word the rest gains when the part is left out ("CCl4-injured liver": liver injury)
+
+
+def _model_words(raw: str) -> list[tuple[str, int, int]]:
+    """The words of ``raw`` as the resolver reads them, each with its span in ``raw``."""
+    out = []
+    for m in _RAW_WORD.finditer(raw):
+        for w in norm(m.group()).split():
+            out.append((w, m.start(), m.end()))
+    return out
+
+
+def _model_parts(words: list[str]) -> list[_Part]:
+    """The parts of a text that say how the disease was studied, found from both ends inwards."""
+    parts: list[_Part] = []
+    lo, hi = 0, len(words)
+    while hi - lo > 1 and len(parts) < _MAX_MODEL_PARTS:
+        w = words[lo:hi]
+        n = len(w)
+        found = None
+        if n > 2 and w[-1] in _MODEL_SPECIES and w[-2] in ("in", "of"):  # "colitis of rats"
+            found = _Part(hi - 2, hi, "species")
+        elif n > 3 and w[-1] in _MODEL_SPECIES and w[-2] == "the" and w[-3] in ("in", "of"):
+            found = _Part(hi - 3, hi, "species")
+        elif w[-1] in _MODEL:  # "stroke model", "EAE rat models"
+            i = n - 1
+            while i > 1 and w[i - 1] in _MODEL_SPECIES:
+                i -= 1
+            found = _Part(lo + i, hi, "model")
+        elif w[-1] in _HEALING:  # "skin wound healing"
+            found = _Part(hi - 1, hi, "healing")
+        elif "of" in w[1:n - 1] and w[w.index("of", 1) - 1] in _MODEL \
+                and all(x in _MODEL_OPENING for x in w[:w.index("of", 1) - 1]):  # "a rat model of stroke"
+            found = _Part(lo, lo + w.index("of", 1) + 1, "model")
+        elif n > 2 and w[0] in _HEALING and w[1] == "of":  # "healing of skin wounds"
+            found = _Part(lo, lo + (3 if n > 3 and w[2] == "the" else 2), "healing")
+        elif w[0] in _MODEL_SPECIES:  # "murine colitis"
+            found = _Part(lo, lo + 1, "species")
+        elif "induced" in w[1:n - 2] and w[w.index("induced", 1) + 1] == "by":  # "... induced by bleomycin"
+            found = _Part(lo + w.index("induced", 1), hi, "agent")
+        elif "induced" in w[:4] and w.index("induced") < n - 1:  # "bleomycin-induced ..."
+            found = _Part(lo, lo + w.index("induced") + 1, "agent")
+        elif "injured" in w[1:4] and w.index("injured") < n - 1:  # "CCl4-injured liver": what injured it
+            found = _Part(lo, lo + w.index("injured"), "agent")
+        elif w[0] == "injured" and n > 1:  # "injured liver": a liver injury
+            found = _Part(lo, lo + 1, "injured", "injury")
+        elif w[0] in _SITE:
+            found = _Part(lo, lo + 1, "site")
+        else:
+            for lesion in _LESION:
+                if tuple(w[:len(lesion)]) == lesion and n > len(lesion):
+                    found = _Part(lo, lo + len(lesion), "lesion")
+                    break
+        if found is None:
+            break
+        parts.append(found)
+        if found.start == lo:
+            lo = found.end
+        else:
+            hi = found.start
+    return parts
+
+
+def _span(raw: str, words: list[tuple[str, int, int]], part: _Part) -> str:
+    """The text of a part as typed ("bleomycin-induced")."""
+    return raw[words[part.start][1]:words[part.end - 1][2]]
+
+
+def _model_rest(raw: str, words: list[tuple[str, int, int]], gone: set[int]) -> str:
+    """The text without the words ``gone``: the words as typed where a whole typed word stays."""
+    out: list[str] = []
+    spans: dict[tuple[int, int], list[int]] = {}
+    for k, (_, s, e) in enumerate(words):
+        spans.setdefault((s, e), []).append(k)
+    for (s, e), ks in spans.items():
+        kept = [k for k in ks if k not in gone]
+        if len(kept) == len(ks):
+            out.append(raw[s:e])
+        else:
+            out.extend(words[k][0] for k in kept)
+    return " ".join(out)
+
+
+def _as_model(kb: Knowledge, raw: str, shown: str, text: str, use_icd: bool) -> tuple[Resolution, list[str]] | None:
+    """``raw`` without the words that say how the disease was studied (see _MODEL_SAID), fewest left
+    out first: the resolution of the rest and the notes on what was left out; AmbiguousDisease
+    (about ``shown``, the text as typed); or None when no such reading names a disease.
+    A reading that leaves out what induced the disease, the site or the kind of lesion must be a
+    curated disease that nothing else typed could name (else it is an ambiguity); UnknownDisease
+    when those readings name only ICD-10-CM codes (they are offered as suggestions)."""
+    import itertools
+
+    words = _model_words(raw)
+    parts = _model_parts([w for w, _, _ in words])
+    if not parts:
+        return None
+    combos = sorted((c for r in range(1, len(parts) + 1) for c in itertools.combinations(range(len(parts)), r)),
+                    key=lambda c: (len(c), sum(parts[i].kind in _NARROWING_KINDS for i in c), c))
+    offered: list[str] = []
+    offered_for = ""  # the first rest that named only ICD-10-CM codes
+    for combo in combos:
+        chosen = sorted((parts[i] for i in combo), key=lambda p: p.start)
+        gone = {k for p in chosen for k in range(p.start, p.end)}
+        rest = _model_rest(raw, words, gone)
+        if not rest:
+            continue
+        rest = " ".join([rest, *(p.adds for p in chosen if p.adds)])
+        narrowing = [p for p in chosen if p.kind in _NARROWING_KINDS]
+        try:
+            res = _resolve(kb, rest, text, use_icd, suggest=False)
+        except AmbiguousDisease as exc:
+            if narrowing:  # what is left after leaving out a narrowing word is no curated disease
+                continue
+            raise AmbiguousDisease(shown, exc.candidates, exc.note) from None
+        except UnknownDisease:
+            continue
+        said = [f"read {_span(raw, words, p)!r} as 'injury' of what follows" if p.kind == "injured"
+                else f"left out {_span(raw, words, p)!r}: {_MODEL_SAID[p.kind]}" for p in chosen]
+        if narrowing:
+            others = _other_readings(kb, words, narrowing, gone, res, text, use_icd)
+            if not res.curated:
+                offered += [res.id, *(i for i, _ in others)]
+                offered_for = offered_for or rest
+                continue
+            if others:
+                left = ", ".join(repr(_span(raw, words, p)) for p in narrowing)
+                raise AmbiguousDisease(shown, [(res.id, res.name), *others], f"{left} may name another disease")
+        return res, said
+    if offered:
+        seen = list(dict.fromkeys([*offered, *suggestions(kb, offered_for, use_icd=use_icd)]))
+        raise UnknownDisease(shown, seen[:5])
+    return None
+
+
+_AGENT_GLUE = frozenset(("induced", "injured", "by", "experimentally", "chemically"))
+_EXTERNAL_CHAPTERS = frozenset(("19", "20"))  # ICD-10-CM injury and poisoning, external causes
+
+
+def _other_readings(kb: Knowledge, words, narrowing: list[_Part], gone: set[int], res: Resolution, text: str,
+                    use_icd: bool) -> list[tuple[str, str]]:
+    """The diseases that the words left out could make, besides ``res``: a curated name or an
+    ICD-10-CM term holding every word typed (what induced it counted as the start of a word:
+    "alcohol" in "alcoholic liver disease"), and the disease the left-out words name by themselves
+    ("sepsis" in "sepsis-induced AKI")."""
+    lex = lexicon(kb)
+    left = [words[k][0] for p in narrowing for k in range(p.start, p.end) if words[k][0] not in _AGENT_GLUE]
+    kept = [w for k, (w, _, _) in enumerate(words) if k not in gone]
+    toks = _tokens_with(lex.spellings, " ".join([*kept, *left]))
+    stems = set(_tokens_with(lex.spellings, " ".join(words[k][0] for p in narrowing if p.kind == "agent"
+                                                    for k in range(p.start, p.end))))
+    prefixes = {t for t in toks if t in stems and len(t) >= 4}
+    found: list[tuple[str, str]] = []
+
+    def holds(name: list[str]) -> bool:
+        return all(any(x == t or (t in prefixes and x.startswith(t)) for x in name) for t in toks)
+
+    if not left:  # only words that name no disease were left out ("experimentally induced")
+        return []
+    for did in sorted(kb.diseases):
+        if did != res.id and any(holds(t) for t in _name_tokens(kb, lex, did)):
+            found.append((did, kb.diseases[did]["name"]))
+    idx = _safe_index() if use_icd else None
+    if idx is not None and toks:
+        try:
+            rows = idx.search(toks, limit=40, prefixes=prefixes)
+        except sqlite3.Error:
+            rows = []
+        # terms that add at most one word ("Alcoholic liver disease, unspecified"), not every longer
+        # one that mentions them ("esophageal varices in alcoholic liver disease")
+        codes = list(dict.fromkeys(_default_child(idx, r[1]) for r in rows if r[5] <= len(toks) + 1))
+        found += [(f"icd10cm:{c}", idx.title(c)) for c in codes if c != res.icd10cm][:3]
+    try:
+        alone = _resolve(kb, " ".join(left), text, use_icd, suggest=False)
+    except (UnknownDisease, AmbiguousDisease):
+        alone = None
+    # a disease of its own, not a poisoning by it ("carbon tetrachloride": T53.0X, toxic effect of ...)
+    if alone is not None and alone.matched_by != "fuzzy" and alone.icd_chapter not in _EXTERNAL_CHAPTERS:
+        found.append((alone.id, alone.name))
+    return [c for c in dict.fromkeys(found) if c[0] != res.id]
+
+
 def _bracketed(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution | None:
     """"myocardial infarction (MI)", "lupus (SLE)": a name with another name or its abbreviation in
     brackets is the curated disease both name, said in notes; anything else is read as typed."""
@@ -730,7 +970,9 @@ def _as_typed(res: Resolution, raw: str, notes: list[str]) -> Resolution:
     return replace(res, text=raw, matched_by=how, notes=(*res.notes, *notes))
 
 
-def _resolve(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution:
+def _resolve(kb: Knowledge, raw: str, text: str, use_icd: bool, suggest: bool = True) -> Resolution:
+    """One reading of ``raw``; ``suggest=False`` (a trial reading of part of the text) raises
+    UnknownDisease without suggestions, which cost more than the reading."""
     lex = lexicon(kb)
     notes: list[str] = []
     words = norm(raw).split()
@@ -816,7 +1058,7 @@ def _resolve(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution:
             notes.append(f"ignored the word {typed.get(t, t)!r}")
             changed = True
         else:
-            raise UnknownDisease(raw, suggestions(kb, raw, use_icd=use_icd))
+            raise UnknownDisease(raw, suggestions(kb, raw, use_icd=use_icd) if suggest else [])
     if not fixed:
         raise UnknownDisease(raw, [])
     if options:
@@ -838,7 +1080,7 @@ def _resolve(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution:
         if hit is not None:
             return hit
     if idx is None:
-        raise UnknownDisease(raw, suggestions(kb, raw, use_icd=False))
+        raise UnknownDisease(raw, suggestions(kb, raw, use_icd=False) if suggest else [])
     try:
         try:
             code, extra = _pick_icd(lex, idx, raw, fixed)
@@ -865,7 +1107,7 @@ def _resolve(kb: Knowledge, raw: str, text: str, use_icd: bool) -> Resolution:
     except sqlite3.Error:
         code = None
     if code is None:
-        raise UnknownDisease(raw, suggestions(kb, raw))
+        raise UnknownDisease(raw, suggestions(kb, raw) if suggest else [])
     title = idx.title(code)
     if norm(title) != key:
         notes.append(f"matched {_shown(raw)} to {code} {title}")
@@ -901,16 +1143,23 @@ def _curated_variants(lex: _Lexicon, toks: list[str]):
     if len(toks) > 1 and any(t in _SEVERITY for t in toks):
         yield ([t for t in toks if t not in _SEVERITY],
                [f"left out {t!r}: the severity, not the disease" for t in toks if t in _SEVERITY])
+    if "induced" in toks and len(toks) > 2:  # "acetaminophen-induced liver injury": a name without "-induced"
+        yield [t for t in toks if t != "induced"], ["read it without 'induced'"]
     if any(t in _INTERCHANGEABLE for t in toks):
         yield ([_INTERCHANGEABLE.get(t, t) for t in toks],
                [f"read {t!r} as {_INTERCHANGEABLE[t]!r}" for t in toks if t in _INTERCHANGEABLE])
 
 
 def _name_tokens(kb: Knowledge, lex: _Lexicon, did: str) -> list[list[str]]:
-    """The folded words of each name of a curated disease (its name, then its synonyms)."""
-    d = kb.diseases[did]
-    names = (_tokens_with(lex.spellings, n) for n in [d["name"], *(d.get("synonyms") or ())])
-    return [t for t in names if t]
+    """The folded words of each name of a curated disease (its name, then its synonyms), read once
+    per knowledge base."""
+    table = kb.memo("_resolve_name_tokens", kb.diseases, kb.spellings)
+    found = table.get(did)
+    if found is None:
+        d = kb.diseases[did]
+        names = (_tokens_with(lex.spellings, n) for n in [d["name"], *(d.get("synonyms") or ())])
+        found = table[did] = [t for t in names if t]
+    return found
 
 
 # what a code's title may add to a disease's name and still be the disease in general: the code

@@ -8,6 +8,7 @@ keys in one mapping are an error rather than a silent overwrite.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -123,7 +124,10 @@ def read_text(path: Path, limit: int = MAX_KB_FILE_BYTES) -> str:
     """A file's UTF-8 text, at most ``limit`` bytes. Raises :class:`YamlProblem` (size, encoding)
     or ``OSError``."""
     with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size  # a sparse 3 GB file is refused before a byte is read
         try:
+            if size > limit:
+                raise LimitError("", "MAX_KB_FILE_BYTES", f"larger than {limit:,} bytes")
             data = read_bounded(fh, limit, "MAX_KB_FILE_BYTES", "")
         except LimitError as exc:
             raise YamlProblem(1, 1, f"file {exc.what} (limit {exc.limit} = {limit:,})") from None

@@ -11,7 +11,14 @@ What it measures, each in a fresh process where it says so:
 4. in-process resolution latency over the test table (p50, p95, max; target < 50 ms);
 5. a 10,000-word input (target < 1 s, refused with a message);
 6. the alternative: rapidfuzz (WRatio and token_set_ratio) over the same terms, accuracy on the
-   table's ICD-10-CM rows and time per query, next to the FTS5 resolver.
+   table's ICD-10-CM rows and time per query, next to the FTS5 resolver;
+7. exact look-ups after start-up: every curated name and synonym, and 1,000 ICD-10-CM titles
+   (every n-th code), p50 / p90 (target: 0.2 ms p50).
+
+    python bench/resolve_bench.py --exact-only           # item 7 alone, a few seconds
+    python bench/resolve_bench.py --answers before.json  # resolve() over the tables, the curated
+                                                         # names, the thesaurus and 2,000 ICD-10-CM
+                                                         # titles, for a before/after diff
 """
 
 from __future__ import annotations
@@ -90,11 +97,70 @@ def _rapidfuzz(kb, rows):
     return out
 
 
+def _titles(n: int) -> list[str]:
+    """``n`` ICD-10-CM titles, every k-th code of the tabular list (not chapters or blocks)."""
+    from msc_ev.advisor import icd
+
+    rows = icd.index().con.execute("SELECT title FROM codes WHERE grouping = 0 ORDER BY code").fetchall()
+    return [t for (t,) in rows[::max(1, len(rows) // n)][:n]]
+
+
+def _curated_names(kb) -> list[str]:
+    return [x for d in kb.diseases.values() for x in [d["name"], *(d.get("synonyms") or ())]]
+
+
+def _exact(advisor, kb) -> None:
+    for label, texts in (("curated names and synonyms", _curated_names(kb)), ("ICD-10-CM titles", _titles(1000))):
+        for t in texts:  # start-up: index opened, lexicon built
+            _resolve_quiet(advisor, kb, t)
+        times = []
+        for t in texts:
+            start = time.perf_counter()
+            _resolve_quiet(advisor, kb, t)
+            times.append(time.perf_counter() - start)
+        times.sort()
+        p50, p90 = (times[min(len(times) - 1, int(f * len(times)))] * 1000 for f in (0.5, 0.9))
+        print(f"| exact look-up, {len(times)} {label}: p50 / p90 | {p50:.3f} / {p90:.3f} ms |")
+
+
+def _answers(advisor, kb, path: str) -> None:
+    import json
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_phrasings import OWN, REVIEWS  # noqa: E402
+
+    table, _ = _table()
+    texts = [t for t, _ in table] + [r[0] for r in REVIEWS + OWN] + _curated_names(kb)
+    texts += [a for d in kb.diseases.values() for a in d.get("abbreviations") or ()]
+    texts += [t for r in kb.vocabulary.values() for t in r["terms"]] + _titles(2000)
+    out = {}
+    for t in dict.fromkeys(texts):
+        try:
+            r = advisor.resolve(kb, t)
+            out[t] = {"id": r.id, "matched_by": r.matched_by, "notes": list(r.notes)}
+        except (advisor.AmbiguousDisease, advisor.UnknownDisease) as exc:
+            out[t] = {"error": exc.message()}
+    Path(path).write_text(json.dumps(out, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"{len(out)} answers written to {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--exact-only", action="store_true", help="only the exact look-ups (item 7)")
+    ap.add_argument("--answers", metavar="FILE", help="write resolve() answers to FILE (JSON) and stop")
     args = ap.parse_args()
 
+    if args.exact_only or args.answers:
+        from msc_ev import advisor
+
+        kb = advisor.load_kb()
+        if args.answers:
+            _answers(advisor, kb, args.answers)
+        else:
+            print("| measure | value |\n|---|---|")
+            _exact(advisor, kb)
+        return
     print("| measure | value |\n|---|---|")
     with tempfile.TemporaryDirectory() as cache:
         q, total = _py(FIRST, cache).split()
@@ -136,6 +202,7 @@ def main() -> None:
         _resolve_quiet(advisor, kb, text)
         print(f"| 10,000-word input (refused with a message) | {(time.perf_counter() - start) * 1000:.1f} ms |")
 
+        _exact(advisor, kb)
         rows = [(t, ok, accepted) for t, ok in table if not any("-" in a and ":" not in a for a in ok)]
         rf = _rapidfuzz(kb, rows)
         fts_good = sum(accepted(_resolve_quiet(advisor, kb, t), ok) for t, ok, _ in rows)

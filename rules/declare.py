@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -370,24 +369,36 @@ def _yaml(data: bytes):
 
 def _read(path: Path, check):
     """The declarations of ``path``, read through a JSON copy in the user cache keyed by the file's hash
-    (so a plain run does not import PyYAML); ``check`` validates whatever was read, and a copy that does
-    not validate is read again from the YAML. Never trusted blindly, never required."""
+    (so a plain run does not import PyYAML); ``check`` validates whatever was read. Never trusted
+    blindly, never required: the copy's first line holds the SHA-256 of the YAML it was made from and
+    of the JSON after that line, and a copy whose hashes do not match (edited, truncated, rotted),
+    that cannot be read or that does not validate is made again from the YAML, with one note on
+    standard error."""
+    from ..advisor.fileio import cache_dir, note, write_cache
+
     data = path.read_bytes()
-    base = os.environ.get("MSC_EV_CACHE") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    copy = Path(base) / "msc-ev" / f"{path.stem}-{hashlib.sha256(data).hexdigest()[:20]}.json"
+    source = hashlib.sha256(data).hexdigest()
+    copy = cache_dir() / f"{path.stem}-{source[:20]}.sealed.json"
+    damaged = None
     try:
-        return check(json.loads(copy.read_text(encoding="utf-8")))
-    except (OSError, ValueError, DeclarationError):
+        head, _, body = copy.read_bytes().partition(b"\n")
+        seal = json.loads(head)
+        if not (isinstance(seal, dict) and seal.get("source") == source
+                and seal.get("sha256") == hashlib.sha256(body).hexdigest()):
+            raise ValueError("its hashes do not match its content")
+        return check(json.loads(body))
+    except (FileNotFoundError, NotADirectoryError):
         pass
+    except (OSError, ValueError, DeclarationError) as exc:
+        damaged = exc.strerror if isinstance(exc, OSError) else str(exc)
+    if damaged is not None:
+        note("declarations-damaged", f"the cached copy {copy} of {path.name} could not be used ({damaged}); "
+                                      "read the YAML again")
     doc = _yaml(data)
     out = check(doc)
-    try:
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        tmp = copy.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(doc), encoding="utf-8")
-        os.replace(tmp, copy)
-    except OSError:
-        pass  # a read-only cache: read the YAML every time
+    body = json.dumps(doc).encode("utf-8")
+    seal = json.dumps({"source": source, "sha256": hashlib.sha256(body).hexdigest()}).encode("utf-8")
+    write_cache(copy, seal + b"\n" + body)  # a read-only cache: read the YAML every time
     return out
 
 

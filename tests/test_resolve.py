@@ -268,6 +268,15 @@ TABLE = [
     ("infertility in women", ["N97.9"]),
     ("stroke in newborns", ["P91.82"]),
     ("brain injury in babies", ["perinatal-brain-injury"]),
+    # how the disease was studied: the model's words left out (tests/test_phrasings.py)
+    ("calvarial bone defect", ["bone-defect"]),
+    ("skin wound healing", ["cutaneous-wound"]),
+    ("bleomycin-induced pulmonary fibrosis", ["pulmonary-fibrosis"]),
+    ("CCl4-induced liver fibrosis", ["liver-fibrosis"]),
+    ("thioacetamide-induced chronic liver injury", ["liver-injury"]),
+    ("TNBS-induced colitis of rats", ["inflammatory-bowel-disease"]),
+    ("rat myocardial infarction model", ["myocardial-infarction"]),
+    ("mouse model of diabetic nephropathy", ["diabetic-nephropathy"]),
 ]
 
 
