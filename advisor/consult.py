@@ -17,6 +17,7 @@ from .axes import AXES, AXIS_OF, ITEM_AXIS  # noqa: F401  (AXES re-exported)
 from ..rules import RULES
 from . import engine
 from .errors import UsageError
+from .limits import shown
 from .kb import Knowledge
 from .schema import ENGINEERING_PREFIXES
 from .resolve import Resolution, resolve
@@ -180,7 +181,7 @@ def normalise_constraints(kb: Knowledge, constraints: Constraints) -> Constraint
     if pop is not None:
         pop = _norm_token(pop)
         if pop not in POPULATIONS:
-            raise UsageError(f"unknown population for --population: {constraints.population!r}; "
+            raise UsageError(f"unknown population for --population: {shown(constraints.population)}; "
                              f"use one of {', '.join(POPULATIONS)}")
     return Constraints(tuple(srcs), tuple(rts), bool(constraints.clinical_only), pop)
 

@@ -20,6 +20,7 @@ from . import common as core
 from .typer_options import CLINICAL, CONTEXT, EXCLUDE, Command, POPULATION, ROUTE, Fmt, disease_argument, option
 from .typer_options import pick_format
 from ..advisor.errors import AdvisorError
+from ..advisor.limits import MAX_ECHO, shown
 
 DISCLAIMER = advisor.DISCLAIMER
 
@@ -106,6 +107,7 @@ def advise(
 
     try:
         chosen = pick_format(fmt.value if fmt else None, output, list(Fmt), "rich")
+        output = core.check_output(output) or output  # before any work
         kb, adv = core.advise(STATE.kb_dir, STATE.kb_extra, disease, exclude_source, route, clinical_only,
                               population)
     except AdvisorError as exc:
@@ -197,7 +199,7 @@ def kb_search(text: str = typer.Argument(..., metavar="TEXT", help="Words to loo
     except AdvisorError as exc:
         fail(exc)
     if not hits:
-        typer.echo(f"no match for {text!r}", err=True)
+        typer.echo(f"no match for {shown(text, MAX_ECHO)}", err=True)
         raise typer.Exit(1)
     for section, rid, label in hits:
         typer.echo(f"{section:<11} {rid:<40} {label[:70]}")
@@ -220,6 +222,7 @@ def kb_dump(
     ext = {**EXTENSIONS, ".yaml": "yaml", ".yml": "yaml", ".bib": "bibtex", ".ris": "ris"}
     try:
         chosen = _dump_format(fmt.value if fmt else None, output, ext)
+        output = core.check_output(output) or output  # before any work
         kb = knowledge()
         if chosen in ("bibtex", "ris", "csl-json"):
             from ..views.citations import export
@@ -245,11 +248,11 @@ def _dump_format(given, output, ext) -> str:
 
     implied = ext.get(Path(output).suffix.lower()) if output and output != "-" else None
     if given and implied and given != implied:
-        raise UsageError(f"--format {given} contradicts the extension of {output!r} ({implied}); "
+        raise UsageError(f"--format {given} contradicts the extension of {shown(output, MAX_ECHO)} ({implied}); "
                          f"drop --format or change the file name")
     chosen = given or implied or "json"
     if chosen not in [d.value for d in DumpFmt]:
-        raise UsageError(f"cannot write {chosen} here ({output!r}); use --format json|yaml|bibtex|ris|csl-json")
+        raise UsageError(f"cannot write {chosen} here ({shown(output, MAX_ECHO)}); use --format json|yaml|bibtex|ris|csl-json")
     return chosen
 
 

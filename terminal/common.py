@@ -82,14 +82,20 @@ def pick_format(given: str | None, output: str | None, allowed, default: str) ->
     implied = EXTENSIONS.get(ext)
     if given is not None:
         if implied and implied != given:
-            raise UsageError(f"--format {given} contradicts the extension of {output!r} ({implied}); "
+            raise UsageError(f"--format {given} contradicts the extension of {_quoted(output)} ({implied}); "
                              f"drop --format or change the file name")
         return given
     if implied:
         if implied not in allowed:
-            raise UsageError(f"cannot write {implied} here ({output!r}); use --format {'|'.join(allowed)}")
+            raise UsageError(f"cannot write {implied} here ({_quoted(output)}); use --format {'|'.join(allowed)}")
         return implied
     return default
+
+
+def _quoted(text) -> str:
+    from ..advisor.limits import MAX_ECHO, shown
+
+    return shown(text, MAX_ECHO)
 
 
 def _suffix(path: str) -> str:
@@ -163,31 +169,34 @@ def advise(kb_dir, kb_extra, disease, exclude_source, route, clinical_only, popu
     return kb, adv
 
 
-def write_text(output: str | None, text: str) -> None:
-    """Write ``text`` to standard output, or atomically to ``output`` (UsageError if it cannot be)."""
+def check_output(output: str | None, inputs=()):
+    """The checked target of ``-o FILE`` (None for standard output), before any work is done:
+    a device, FIFO, directory, read-only file or an input is refused (advisor/fileio.py)."""
+    if not output or output == "-":
+        return None
+    from ..advisor.fileio import check_target
+
+    return check_target(output, inputs)
+
+
+def write_text(output, text: str) -> None:
+    """Write ``text`` to standard output, or atomically to ``output`` (a path, or the target
+    :func:`check_output` returned); OutputError (exit 2) if it cannot be written."""
     import sys
 
     if not output or output == "-":
         sys.stdout.write(text)
         return
-    import os
-    import tempfile
+    from pathlib import Path
 
-    from ..advisor.fileio import discard
+    from ..advisor.fileio import write_file
 
-    target = os.path.abspath(output)
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".msc-ev-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        if tmp is not None:
-            discard(tmp)
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    write_file(output, text, checked=isinstance(output, Path))
 
 
 def error_line(exc: AdvisorError) -> str:
     """What an error prints on stderr (one line, or a head line and the problems of a knowledge base)."""
+    from .stdio import reported
+
+    reported(exc)
     return f"msc-ev: {exc.message()}"

@@ -194,8 +194,11 @@ def register(app, knowledge, fail, out, write_output=None):
         from ..views.citations import export
         from ..advisor.errors import UnknownDisease, UnknownItem
 
+        from .common import check_output
+
         emit = write_output or (lambda _o, text: sys.stdout.write(text))
         try:
+            output = check_output(output) or output  # before any work
             kb = knowledge()
             try:
                 keys, adv = [X.cite_key(kb, key)], None
