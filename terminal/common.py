@@ -129,29 +129,7 @@ def resolved(kb, c):
     return c
 
 
-class NoCandidates(AdvisorError):
-    """Understood, but the constraints leave nothing to rank (exit 1)."""
-
-    exit_code = 1
-
-
-def require_candidates(adv) -> None:
-    """Raise :class:`NoCandidates` when the constraints leave no candidate on any axis."""
-    if any(adv.recs[a] for a in ("sources", "routes", "engineering")):
-        return
-    c = adv.constraints
-    why = []
-    if c.clinical_only:
-        why.append("--clinical-only (no clinical study, trial or case report in the knowledge base)")
-    if c.routes:
-        why.append("--route " + ", ".join(c.routes))
-    if c.exclude_sources:
-        why.append("--exclude-source " + ", ".join(c.exclude_sources))
-    if c.population:
-        why.append(f"--population {c.population}")
-    because = " with " + " and ".join(why) if why else ""
-    raise NoCandidates(f"no candidate left for {adv.resolution.name} ({adv.resolution.id}){because}; "
-                       f"nothing to rank")
+from ..advisor.consult import NoCandidates, require_candidates  # noqa: E402,F401  (the library decides)
 
 
 # ------------------------------------------------------------------------------ advise
