@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
 
 from .consult import AXES, DISCLAIMER, Constraints
+from .echo import inert, markdown_text
 from .errors import UsageError
 from .limits import (MAX_COLUMNS, MAX_INPUT_BYTES, MAX_ROW_CHARS, MAX_ROWS, LimitError, check_json_depth,
                      check_lines, check_yaml_events, decode_utf8, read_bounded, shown)
@@ -304,6 +305,7 @@ def parse_data(data, where: str = "input") -> tuple[Rows, list[str]]:
 
 
 def _cell(v) -> str:
+    """A CSV/TSV/Markdown cell: one line of inert text (control characters shown escaped)."""
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -311,8 +313,8 @@ def _cell(v) -> str:
     if isinstance(v, list):
         return "; ".join(_cell(x) for x in v)
     if isinstance(v, dict):
-        return json.dumps(v, ensure_ascii=False, sort_keys=True)
-    return str(v)
+        return inert(json.dumps(v, ensure_ascii=False, sort_keys=True))
+    return inert(v)
 
 
 def _recs_cell(recs: list[dict]) -> str:
@@ -344,7 +346,7 @@ class FlatRow(dict):
 def flat(row: dict, carried: list[str], extra: tuple[str, ...] = ()) -> dict:
     if isinstance(row, FlatRow):
         return row
-    d = {"row": str(row["row"]), "input": row["input"]}
+    d = {"row": str(row["row"]), "input": inert(row["input"])}
     for name, c in column_names(carried):
         d[name] = _cell(row["columns"].get(c))
     for k in FIXED:
@@ -357,7 +359,7 @@ def flat(row: dict, carried: list[str], extra: tuple[str, ...] = ()) -> dict:
 
 
 def _md(v: str) -> str:
-    return v.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return markdown_text(v).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def new_counts() -> dict:

@@ -28,10 +28,14 @@ def _escape(m: re.Match) -> str:
     return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
 
 
-def inert(text, n: int | None = None) -> str:
+_UNSAFE_KEEP_NEWLINES = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x09\x0b-\x1f"))
+
+
+def inert(text, n: int | None = None, keep_newlines: bool = False) -> str:
     """``text`` made safe to land anywhere (a terminal, a CSV cell, one line of a file format): every
     control character (ESC, newline, tab, C1 controls...) and invisible format character is shown
-    escaped (``\\x1b``, ``\\n``, ``\\u202e``); with ``n``, cut to ``n`` characters, its length given.
+    escaped (``\\x1b``, ``\\n``, ``\\u202e``); with ``n``, cut to ``n`` characters, its length given;
+    ``keep_newlines`` leaves line breaks alone (a terminal page whose layout has already placed them).
 
     The one sanitiser of the program: renderers of text output, messages and the batch cells call
     it (JSON output does not: JSON escapes control characters itself). Text without such
@@ -43,8 +47,9 @@ def inert(text, n: int | None = None) -> str:
     if n is not None and len(text) > n:
         cut = f"... ({len(text):,} characters)"
         text = text[:n]
-    if _UNSAFE.search(text) is not None:
-        text = _UNSAFE.sub(_escape, text)
+    pattern = _UNSAFE_KEEP_NEWLINES if keep_newlines else _UNSAFE
+    if pattern.search(text) is not None:
+        text = pattern.sub(_escape, text)
     return text + cut
 
 
@@ -70,3 +75,16 @@ def shown(value, n: int = MAX_SHOWN) -> str:
     except TypeError:
         size = ""
     return f"a {type(value).__name__}{size}"
+
+
+_HTML_START = re.compile(r"<|&(?=#|[A-Za-z][A-Za-z0-9]*;)")
+
+
+def markdown_text(text, keep_newlines: bool = False) -> str:
+    """``text`` as a Markdown line shows it: :func:`inert`, and HTML made literal (``<`` and the
+    ``&`` that starts an entity are written as entities), so neither a tag nor an entity in the
+    knowledge or the input reaches a Markdown renderer. Text without them comes back unchanged."""
+    s = inert(text, keep_newlines=keep_newlines)
+    if "<" in s or "&" in s:
+        s = _HTML_START.sub(lambda m: "&lt;" if m.group() == "<" else "&amp;", s)
+    return s

@@ -48,9 +48,9 @@ STATE = State()
 
 
 def out(file=None):
-    from rich.console import Console
+    from .inert_console import InertConsole
 
-    return Console(soft_wrap=False, highlight=False, file=file)
+    return InertConsole(soft_wrap=False, highlight=False, file=file)
 
 
 def fail(exc: AdvisorError) -> None:
@@ -120,9 +120,9 @@ def advise(
         import io
 
         buf = io.StringIO()
-        from rich.console import Console
+        from .inert_console import InertConsole
 
-        rich_advice.print_rich(kb, adv, Console(file=buf, width=100, color_system=None), top or None)
+        rich_advice.print_rich(kb, adv, InertConsole(file=buf, width=100, color_system=None), top or None)
         write_output(output, buf.getvalue())
     else:
         rich_advice.print_rich(kb, adv, out(), top or None)
@@ -201,8 +201,10 @@ def kb_search(text: str = typer.Argument(..., metavar="TEXT", help="Words to loo
     if not hits:
         typer.echo(f"no match for {shown(text, MAX_ECHO)}", err=True)
         raise typer.Exit(1)
+    from ..advisor.echo import inert
+
     for section, rid, label in hits:
-        typer.echo(f"{section:<11} {rid:<40} {label[:70]}")
+        typer.echo(f"{section:<11} {inert(rid, MAX_ECHO):<40} {inert(label[:70])}")
 
 
 @kb_app.command("dump", cls=Command)

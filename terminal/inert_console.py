@@ -1,0 +1,31 @@
+"""The Rich console every command draws with: text from the input or the knowledge base reaches the
+terminal inert. Each text segment goes through the one sanitiser (advisor/echo.py ``inert``,
+line breaks kept), after Rich has laid it out and before Rich adds its own styling, so an escape
+sequence typed in a disease name or stored in an overlay (``ESC#8``, an OSC title change,
+``ESC[2J``) is shown as ``\\x1b#8`` and never interpreted. Rich's own control segments (cursor
+moves of a progress bar) are left as they are.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.segment import Segment
+
+from ..advisor.echo import inert
+
+
+class InertConsole(Console):
+    def _render_buffer(self, buffer):
+        def clean():
+            for seg in buffer:
+                text, style, control = seg
+                if control is None and text:
+                    safe = inert(text, keep_newlines=True)
+                    if safe is not text:
+                        seg = Segment(safe, style, control)
+                yield seg
+
+        return super()._render_buffer(clean())
+
+
+__all__ = ["InertConsole"]
