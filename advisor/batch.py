@@ -40,12 +40,15 @@ rendered from the journal into ``.FILE.tmp`` in the same directory and moved ove
 ``os.replace``. Memory stays flat in the number of rows.
 
 Nothing is lost (:func:`run`): a crash, a kill or Ctrl-C leaves ``FILE`` as it was (or absent)
-and the finished rows in ``FILE.part``. ``resume=True`` skips the rows found in ``FILE.part``
-(a torn last line is cut off and the journal appended to) or, failing that, in a complete
-``FILE`` (jsonl, json, csv or tsv; markdown cannot be read back and is recomputed). The rows
-already done must match the input (same position, same text), or the run stops. A leftover
-``.FILE.tmp`` (a kill during the final write) is removed by the next run, with a notice.
-``-o`` naming a directory or a place that cannot be written is an error before any row is scored.
+and the finished rows in ``FILE.part``, whose first line records the run's options and knowledge
+(:func:`journal_header`). ``resume=True`` skips the rows found in ``FILE.part`` (a torn last line
+is cut off and the journal appended to) when its header matches this run, and refuses otherwise;
+a finished ``FILE`` (no journal) records neither, so every row is scored again. The rows already
+done must match the input (same position, same text), or the run stops. A leftover ``.FILE.tmp``
+(a kill during the final write) is removed by the next run, with a notice. ``-o`` is checked
+before any row is scored (:func:`check_output`, advisor/fileio.py): a directory, device, FIFO,
+read-only file, a place where nothing can be created, or the input itself is refused, and so is
+a journal that is a link, a FIFO or a directory (it is opened with ``O_NOFOLLOW``).
 
 Signals: SIGINT and SIGTERM stop the run between two rows (the rule engine swallows exceptions
 raised inside its actions, so the handler only sets a flag; a second SIGINT interrupts at once);

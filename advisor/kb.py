@@ -18,6 +18,7 @@ from pathlib import Path
 from . import schema as S
 from .axes import AXIS_OF
 from .errors import KnowledgeError, SchemaProblem
+from .echo import inert
 from .limits import shown as quoted
 from .yamlio import EmptyFile, MDict, MList, YamlProblem, load_file
 
@@ -420,10 +421,32 @@ def load_source(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = 
     if not col.problems:
         _cross_check(kb, col)
         _check_vocabulary(kb, col)
+        col.problems.extend(rule_weight_problems(kb))
     if col.problems:
         raise KnowledgeError(col.problems)
     _index(kb)
     return kb
+
+
+def rule_weight_problems(kb: Knowledge) -> list[SchemaProblem]:
+    """Every rule that takes a weight has one, and every weight under ``weights.rules`` belongs to
+    such a rule (a misspelled rule id in an overlay would otherwise be silently ignored); each
+    problem is placed at the file and line that set the weight (an overlay's own)."""
+    from ..rules import RULES
+
+    problems: list[SchemaProblem] = []
+    wrules = kb.weights.get("rules", {})
+    for rid, meta in sorted(RULES.items()):
+        if meta.weight == f"rules.{rid}" and rid not in wrules:
+            loc = weight_place(kb, "weights.rules", first=True)
+            problems.append(SchemaProblem(loc.path, loc.line, loc.col, f"weights.rules.{rid}",
+                                          "rule has no certainty factor"))
+    for rid in sorted(wrules):
+        if rid not in RULES or RULES[rid].weight != f"rules.{rid}":
+            loc = weight_place(kb, f"weights.rules.{rid}")  # the overlay that set it, if any
+            problems.append(SchemaProblem(loc.path, loc.line, loc.col, f"weights.rules.{inert(str(rid), 60)}",
+                                          "no rule with this id takes a weight"))
+    return problems
 
 
 def _note_weight_places(kb: Knowledge, path: str, node, prefix: str):

@@ -129,7 +129,19 @@ def resolved(kb, c):
     return c
 
 
-from ..advisor.consult import NoCandidates, require_candidates  # noqa: E402,F401  (the library decides)
+def require_candidates(adv) -> None:
+    """advisor.consult.require_candidates: NoCandidates (exit 1) when nothing is left to rank."""
+    from ..advisor.consult import require_candidates as check
+
+    check(adv)
+
+
+def __getattr__(name: str):  # NoCandidates lives in the library; imported only when asked for
+    if name == "NoCandidates":
+        from ..advisor.consult import NoCandidates
+
+        return NoCandidates
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------------------ advise
