@@ -55,6 +55,10 @@ class UsageError(AdvisorError):
     exit_code = 2
 
 
+class OutputError(UsageError):
+    """A target that is refused or cannot be written, or a standard output that fails (exit 2)."""
+
+
 class UnknownDisease(AdvisorError):
     exit_code = 1
 

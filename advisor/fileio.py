@@ -24,19 +24,14 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import secrets
 import stat
 from pathlib import Path
 from typing import Iterable
 
-from .errors import UsageError
+from .errors import OutputError
 from .echo import inert
 
 MAX_PATH_SHOWN = 200
-
-
-class OutputError(UsageError):
-    """A target that is refused or cannot be written (exit 2)."""
 
 
 def discard(tmp) -> None:
@@ -91,7 +86,7 @@ def _input_stats(inputs: Iterable) -> list[os.stat_result]:
 
 def _probe(directory: str, shown: str) -> None:
     """Create and remove a file in ``directory``: a place where nothing can be created is found now."""
-    probe = os.path.join(directory, f".msc-ev-probe-{secrets.token_hex(6)}.tmp")
+    probe = os.path.join(directory, f".msc-ev-probe-{os.urandom(6).hex()}.tmp")
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError as exc:
@@ -159,7 +154,7 @@ class AtomicFile:
         self.shown = shown or name_of(target)
         self.target = Path(target) if checked else check_target(target)
         self.tmp = Path(tmp) if tmp is not None else self.target.with_name(
-            f".{self.target.name[:100]}.{secrets.token_hex(6)}.tmp")
+            f".{self.target.name[:100]}.{os.urandom(6).hex()}.tmp")
         self.newline = newline
         self.fh = None
 

@@ -4,7 +4,7 @@
 over a guarded raw writer of file descriptor 1:
 
 - a write that fails (``ENOSPC`` on ``/dev/full``, ``EPIPE`` on a closed pipe, ``EBADF``...)
-  raises :class:`~msc_ev.advisor.fileio.OutputError` (an ``AdvisorError``, exit 2) once; the
+  raises :class:`~msc_ev.advisor.errors.OutputError` (an ``AdvisorError``, exit 2) once; the
   stream then discards everything, so the interpreter's last flush cannot print a traceback;
 - a standard output that was closed before the program started (``msc-ev ... >&-``) fails in
   the same way at the first write, and descriptors 0, 1 and 2 are held open on ``/dev/null`` so
@@ -24,7 +24,7 @@ import io
 import os
 import sys
 
-from ..advisor.fileio import OutputError
+from ..advisor.errors import OutputError
 
 HANDLER = "msc-ev-escape"
 _state = {"failed": None, "reported": False}
@@ -100,7 +100,9 @@ def _hold(fd: int) -> bool:
 
 
 def install() -> None:
-    """Guard ``sys.stdout`` (see the module docstring); cheap, and safe to call twice."""
+    """Guard ``sys.stdout`` (see the module docstring); cheap, and safe to call twice (each call
+    starts a new run: an earlier failure is forgotten)."""
+    _state["failed"], _state["reported"] = None, False
     if isinstance(getattr(sys.stdout, "buffer", None), io.BufferedWriter) and \
             isinstance(getattr(sys.stdout.buffer, "raw", None), _GuardedRaw):
         return

@@ -133,7 +133,9 @@ def diff_text(entries: list[dict], overlay: str, compared: int, markdown: bool =
 
     changed = [e for e in entries if e["changes"]]
     lines = []
-    head = (f"Overlay {overlay}: {len(changed)} of {compared} "
+    from ..advisor.echo import MAX_ECHO, inert
+
+    head = (f"Overlay {inert(overlay, MAX_ECHO)}: {len(changed)} of {compared} "
             f"disease{'s' if compared != 1 else ''} change rank or tier.")
     lines += [f"# {head}" if markdown else head, ""]
 
@@ -272,7 +274,9 @@ def register(app, knowledge, fail, out, state) -> None:
         try:
             base = knowledge()
             if not Path(overlay).is_dir():
-                raise UsageError(f"overlay directory not found: {overlay}")
+                from ..advisor.fileio import name_of
+
+                raise UsageError(f"overlay directory not found: {name_of(overlay)}")
             overlaid = advisor.load_cached(state.kb_dir, (*state.kb_extra, overlay))
             entries = whatif.diff(base, overlaid, list(diseases) if diseases else None)
         except AdvisorError as exc:
