@@ -18,19 +18,45 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> None:  # console-script entry point
-    """Run msc-ev on ``argv`` (default: the process's arguments); exits with the contract's code."""
+    """Run msc-ev on ``argv`` (default: the process's arguments); exits with the contract's code.
+
+    Standard output is guarded first (terminal/stdio.py): a closed, full or broken standard output
+    is one line on standard error and exit 2, never a traceback."""
     import gc
 
     gc.disable()  # a one-shot answer: every object lives until exit; collecting would only walk them
+    from .terminal import stdio
+
+    stdio.install()
+    try:
+        code = _run(argv)
+    except SystemExit as exc:
+        code = exc.code
+    except Exception as exc:  # an AdvisorError no command caught (e.g. standard output failing)
+        from .advisor.errors import AdvisorError
+
+        if not isinstance(exc, AdvisorError):
+            raise
+        from .terminal.common import error_line
+
+        sys.stderr.write(error_line(exc) + "\n")
+        code = exc.exit_code
+    sys.exit(stdio.finish(code))
+
+
+def _run(argv):
     from .terminal import fast_json
 
     code = fast_json.run(sys.argv[1:] if argv is None else argv)
     if code is not None:
-        sys.exit(code)
+        return code
+    import gc
+
     gc.enable()
     from .terminal.app import app
 
     app(args=argv, prog_name="msc-ev")
+    return 0
 
 
 def __getattr__(name: str):

@@ -40,12 +40,15 @@ rendered from the journal into ``.FILE.tmp`` in the same directory and moved ove
 ``os.replace``. Memory stays flat in the number of rows.
 
 Nothing is lost (:func:`run`): a crash, a kill or Ctrl-C leaves ``FILE`` as it was (or absent)
-and the finished rows in ``FILE.part``. ``resume=True`` skips the rows found in ``FILE.part``
-(a torn last line is cut off and the journal appended to) or, failing that, in a complete
-``FILE`` (jsonl, json, csv or tsv; markdown cannot be read back and is recomputed). The rows
-already done must match the input (same position, same text), or the run stops. A leftover
-``.FILE.tmp`` (a kill during the final write) is removed by the next run, with a notice.
-``-o`` naming a directory or a place that cannot be written is an error before any row is scored.
+and the finished rows in ``FILE.part``, whose first line records the run's options and knowledge
+(:func:`journal_header`). ``resume=True`` skips the rows found in ``FILE.part`` (a torn last line
+is cut off and the journal appended to) when its header matches this run, and refuses otherwise;
+a finished ``FILE`` (no journal) records neither, so every row is scored again. The rows already
+done must match the input (same position, same text), or the run stops. A leftover ``.FILE.tmp``
+(a kill during the final write) is removed by the next run, with a notice. ``-o`` is checked
+before any row is scored (:func:`check_output`, advisor/fileio.py): a directory, device, FIFO,
+read-only file, a place where nothing can be created, or the input itself is refused, and so is
+a journal that is a link, a FIFO or a directory (it is opened with ``O_NOFOLLOW``).
 
 Signals: SIGINT and SIGTERM stop the run between two rows (the rule engine swallows exceptions
 raised inside its actions, so the handler only sets a flag; a second SIGINT interrupts at once);
@@ -63,6 +66,7 @@ the finished rows).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -72,12 +76,13 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
 
 # input and output live in batch_io; these names are re-exported for callers of advisor.batch
+from . import fileio
 from .fileio import discard
-from .batch_io import (EXTENSIONS, FIXED, FORMATS, INPUT_FORMATS, STATUSES, FlatRow, InputError, Item, Rows,
+from .batch_io import (EXTENSIONS, FIXED, FORMATS, INPUT_FORMATS, JOURNAL_MAGIC, STATUSES, FlatRow, InputError, Item, Rows,
                        Writer, column_names, detect_format, flat, header, iter_journal, journal_path, jsonl_line,
-                       new_counts, parse_data, parse_table, parse_text, read_input, read_journal, read_previous,
+                       new_counts, parse_data, parse_table, parse_text, read_header, read_input, read_journal, read_previous,
                        row_no, summary_counts, summary_line, temp_path)
-from .consult import AXES, DISCLAIMER, Constraints, check_constraints, consult
+from .consult import AXES, DISCLAIMER, Constraints, NoCandidates, check_constraints, consult, require_candidates
 from .errors import AdvisorError, AmbiguousDisease, UnknownDisease, UsageError
 from .kb import Knowledge
 from .kbcache import load_cached
@@ -160,6 +165,12 @@ def score_item(kb: Knowledge, item: Item, base: Constraints, top: int = 3,
         check_query(item.text, "input")
         cons = row_constraints(base, item.columns)
         adv = consult(kb, item.text, cons)
+        require_candidates(adv)  # as advise: nothing left to rank is not an answer
+    except NoCandidates as exc:
+        out = _blank(item, "error", exc.message())
+        res = adv.resolution
+        out.update(disease_id=res.id, disease_name=res.name, matched_by=res.matched_by)
+        return out
     except UnknownDisease as exc:
         return _blank(item, "unknown", exc.message())
     except AmbiguousDisease as exc:
@@ -247,6 +258,7 @@ def start_pool(kb: Knowledge, jobs: int, worker=None):
     from .batch_pool import WorkerPool
 
     init, score = worker or WORKER
+    jobs = max(1, min(int(jobs), cores()))  # before any worker starts (run caps it at the rows too)
     env = {k: v for k, v in os.environ.items() if k.startswith("MSC_EV")}
     return WorkerPool(jobs, init, (kb.dirs, env), score, on_death=_died, on_raise=_raised).start()
 
@@ -314,35 +326,98 @@ def _progress(total: int, done: int):
     return p, task
 
 
-def _check_output(output: str) -> Path:
-    """Refuse an output that cannot be written, before any row is scored."""
-    shown_out = output if len(output) <= 200 else output[:200] + "..."
-    target = Path(output)
-    if target.is_dir():
-        raise UsageError(f"cannot write {shown_out}: it is a directory; give a file name (-o DIR/out.csv)")
-    out_dir = target.parent
-    if not out_dir.is_dir():
-        raise UsageError(f"cannot write {shown_out}: directory {shown(str(out_dir), 200)} does not exist")
-    if target.exists() and not target.is_file():
-        raise UsageError(f"cannot write {shown_out}: it is not a regular file")
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write {shown_out}: directory {shown(str(out_dir), 200)} is not writable")
+def check_output(output: str, inputs=()) -> Path:
+    """Refuse, before any row is scored, an output that cannot be written (advisor/fileio.py), one
+    that is an input, and a journal ``OUTPUT.part`` that is a link, a FIFO, a directory or an input."""
+    target = fileio.check_target(output, inputs)
+    journal = journal_path(output)
+    label = f"the journal {fileio.name_of(journal)}"
+    fileio.check_journal(journal, label)
+    try:
+        jst = os.stat(journal)
+    except OSError:
+        jst = None
+    if jst is not None:
+        for p in inputs:
+            try:
+                if p and p != "-" and fileio.same_file(os.stat(p), jst):
+                    raise fileio.OutputError(f"cannot use {label}: it is the input file; give another output name")
+            except OSError:
+                pass
     return target
 
 
-def _open_journal(journal: Path, keep_bytes: int | None, output: str):
-    """The journal, opened for appending: cut to ``keep_bytes`` (resume) or emptied (a new run)."""
+def cores() -> int:
+    """The processor cores this process may run on (its affinity mask where the system has one)."""
     try:
-        if keep_bytes is None:
-            fh = open(journal, "w", encoding="utf-8")
-        else:
-            fh = open(journal, "r+", encoding="utf-8")
-            fh.truncate(keep_bytes)
-            fh.seek(keep_bytes)
-    except OSError as exc:
-        shown_out = output if len(output) <= 200 else output[:200] + "..."
-        raise UsageError(f"cannot write {shown_out}: {exc.strerror or exc} ({journal.name})") from None
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+JOURNAL_VERSION = 1
+
+
+def journal_header(kb: Knowledge, base: Constraints, top: int, stability, carried: list[str]) -> dict:
+    """What the rows of a run depend on: its options and its knowledge (a digest of the files)."""
+    from hashlib import blake2b
+
+    h = blake2b(digest_size=16)
+    for f in getattr(kb, "files", ()):
+        h.update(f.encode("utf-8", "surrogateescape") + b"\0")
+    for d in getattr(kb, "dirs", ()):
+        for p in sorted(Path(d).rglob("*.yaml")):
+            try:
+                h.update(p.read_bytes())
+            except OSError:
+                h.update(b"?")
+    from . import __version__
+
+    return {"journal": JOURNAL_MAGIC, "version": JOURNAL_VERSION, "msc_ev": __version__,
+            "options": {"top": top, **base.as_json(), "stability": list(stability) if stability else None,
+                        "columns": list(carried)},
+            "knowledge": {"dirs": list(getattr(kb, "dirs", ())), "digest": h.hexdigest()}}
+
+
+def _open_journal(journal: Path, keep_bytes: int | None, output: str, header: dict | None = None):
+    """The journal, opened for appending without following a link: cut to ``keep_bytes`` (resume)
+    or emptied and started with its header line (a new run)."""
+    fh = fileio.open_journal(journal, keep_bytes, f"the journal {fileio.name_of(journal_path(output))}")
+    if keep_bytes is None and header is not None:
+        try:
+            fh.write(json.dumps(header, ensure_ascii=False, sort_keys=True) + "\n")
+            fh.flush()
+        except OSError as exc:
+            fh.close()
+            raise fileio.OutputError(f"cannot write the journal {fileio.name_of(journal.name)}: "
+                                     f"{exc.strerror or exc}") from None
     return fh
+
+
+def _differences(old: dict, new: dict) -> list[str]:
+    out = []
+    for k in ("msc_ev",):
+        if old.get(k) != new.get(k):
+            out.append(f"msc-ev {old.get(k)} (now {new.get(k)})")
+    for k, v in new["options"].items():
+        was = (old.get("options") or {}).get(k)
+        if was != v:
+            out.append(f"{k} {fileio.inert(json.dumps(was, sort_keys=True), 80)} (now "
+                       f"{fileio.inert(json.dumps(v, sort_keys=True), 80)})")
+    if old.get("knowledge") != new["knowledge"]:
+        out.append("another knowledge base (its files or --kb/--kb-extra differ)")
+    return out
+
+
+def _check_header(journal: Path, found, header: dict) -> None:
+    shown_j = fileio.name_of(journal)
+    if not isinstance(found, dict) or found.get("journal") != JOURNAL_MAGIC:
+        raise UsageError(f"--resume: {shown_j} does not start with the header of an msc-ev batch journal; "
+                         "remove it or run without --resume")
+    diff = _differences(found, header)
+    if diff:
+        raise UsageError(f"--resume: {shown_j} was started with other options or knowledge: {'; '.join(diff)}; "
+                         "run with the same ones, or without --resume")
 
 
 def _remove_leftover(target: Path, notice) -> None:
@@ -356,10 +431,12 @@ def _remove_leftover(target: Path, notice) -> None:
             notice(f"removed {tmp.name}, left by an interrupted final write")
 
 
-def _done_from_journal(journal: Path) -> tuple[dict[int, dict], int, bool]:
-    """Rows already in the journal: ({row: {"input": text}}, bytes of complete lines, in row order)."""
+def _done_from_journal(journal: Path, header: dict) -> tuple[dict[int, dict], int, bool]:
+    """Rows already in the journal: ({row: {"input": text}}, bytes of complete lines, in row order).
+    The journal's header must record the options and knowledge of this run."""
+    found, keep = read_header(journal)
+    _check_header(journal, found, header)
     done: dict[int, dict] = {}
-    keep = 0
     in_order, last = True, 0
     for offset, r in iter_journal(journal):
         done[r["row"]] = {"input": r["input"]}  # only what the check needs: the rows are read again later
@@ -411,17 +488,19 @@ def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Const
         top: int = 3, jobs: int = 1, fmt: str = "csv", output: str | None = None,
         stdout: TextIO | None = None, resume: bool = False, progress: bool = False,
         notice: Callable[[str], None] | None = None, collect: bool = False, worker=None,
-        stability: tuple[int, int] | None = None, pool=None) -> Outcome:
+        stability: tuple[int, int] | None = None, pool=None, inputs: Iterable[str] = ()) -> Outcome:
     """Score every item and write the output (see the module docstring for the guarantees).
 
     ``collect=True`` also returns every row in ``Outcome.rows`` (for small runs and tests; the
     CLI streams and keeps none). ``pool``: workers started beforehand (:func:`start_pool`); it is
-    closed when the run ends, used or not.
+    closed when the run ends, used or not. ``inputs``: the files the items were read from (the
+    output and its journal may not be one of them). ``jobs`` is capped at the cores this process
+    may use and at the rows left to score.
     """
     try:
         return _run(kb, items, carried, base=base, top=top, jobs=jobs, fmt=fmt, output=output, stdout=stdout,
                     resume=resume, progress=progress, notice=notice, collect=collect, worker=worker,
-                    stability=stability, pool=pool)
+                    stability=stability, pool=pool, inputs=inputs)
     finally:
         if pool is not None:
             pool.close()
@@ -430,7 +509,7 @@ def run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Const
 def _run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Constraints, top: int, jobs: int,
          fmt: str, output: str | None, stdout: TextIO | None, resume: bool, progress: bool,
          notice: Callable[[str], None] | None, collect: bool, worker, stability: tuple[int, int] | None,
-         pool) -> Outcome:
+         pool, inputs: Iterable[str] = ()) -> Outcome:
     t0 = time.perf_counter()
     extra = ("stability",) if stability else ()
     if fmt not in FORMATS:
@@ -443,30 +522,26 @@ def _run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Cons
     total = len(items)
     kept: dict[int, dict] = {}  # rows of a previous complete output (resume), not in the journal
     journal = journal_path(output) if output else None
-    target = _check_output(output) if output else None
+    target = check_output(output, tuple(inputs)) if output else None
+    header = journal_header(kb, base, top, stability, carried) if output else None
     keep_bytes: int | None = None
     in_order = True
     if target is not None:
         _remove_leftover(target, notice)
     if resume:
-        if journal.exists():
-            kept, keep_bytes, in_order = _done_from_journal(journal)
+        if os.path.lexists(journal):
+            kept, keep_bytes, in_order = _done_from_journal(journal, header)
             _check_done(kept, items, journal)
-        elif target.exists():
-            prev = read_previous(target, fmt, carried, extra)
-            if prev is None:
-                if notice:
-                    notice(f"--resume: {fmt} output cannot be read back; scoring every row again")
-            else:
-                kept = {row_no(r): r for r in prev}
-                _check_done(kept, items, target)
+        elif target.exists() and notice:
+            # a finished output records neither its options nor its knowledge: it cannot be checked
+            notice(f"--resume: no journal {fileio.name_of(journal.name)} (the run finished); "
+                   "scoring every row again")
     in_journal = set(kept) if keep_bytes is not None else set()  # resumed rows already journalled
     resumed = len(kept)
     if keep_bytes is not None:
         kept = {}  # they are read back from the journal, not held
     todo = (it for it in items if it.row not in in_journal and it.row not in kept)
-    if total - resumed <= 1:
-        jobs = 1  # no worker processes for one row
+    jobs = max(1, min(int(jobs), cores(), total - resumed))  # before any worker starts
     collected: list[dict] = []
     bar = task = None
     if progress and resumed < total:
@@ -478,7 +553,7 @@ def _run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Cons
         stop.__enter__()
         if output:
             last = max(in_journal) if in_journal else 0
-            with _open_journal(journal, keep_bytes, output) as jf, \
+            with _open_journal(journal, keep_bytes, output, header) as jf, \
                     contextlib.closing(results(kb, todo, base, top, jobs, stop.check, worker, stability, pool)) as scored:
                 for r in scored:
                     if r["row"] <= last:
@@ -488,8 +563,9 @@ def _run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Cons
                         jf.write(jsonl_line(r))
                         jf.flush()
                     except OSError as exc:
-                        raise UsageError(f"cannot write the journal {journal.name}: {exc.strerror or exc}; "
-                                         "the rows written so far are kept: run again with --resume") from None
+                        raise fileio.OutputError(
+                            f"cannot write the journal {fileio.name_of(journal.name)}: {exc.strerror or exc}; "
+                            "the rows written so far are kept: run again with --resume") from None
                     if bar is not None:
                         bar.advance(task)
                     stop.check()
@@ -520,26 +596,12 @@ def _run(kb: Knowledge, items: Iterable[Item], carried: list[str], *, base: Cons
     return Outcome(collected, counts, resumed, time.perf_counter() - t0)
 
 
-def _mode_for(target: Path) -> int:
-    """Keep an existing file's mode; a new file gets what the umask allows."""
-    try:
-        return target.stat().st_mode & 0o777
-    except OSError:
-        um = os.umask(0)
-        os.umask(um)
-        return 0o666 & ~um
-
-
 def _write_atomic(target: Path, fmt: str, rows: Iterable[dict], carried: list[str], base: Constraints, top: int,
                   collected: list | None = None, extra: tuple[str, ...] = ()) -> dict:
-    """Render ``rows`` into ``.TARGET.tmp``, fsync, and move it over ``target``; return the counts."""
-    tmp = temp_path(target)
+    """Render ``rows`` into ``.TARGET.tmp`` and move it over ``target`` (advisor/fileio.py: fsynced,
+    the mode of the file it replaces, never through a link); return the counts."""
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        raise UsageError(f"cannot write {target}: {exc.strerror or exc} ({tmp.name})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with fileio.AtomicFile(target, tmp=temp_path(target), checked=True, newline="") as fh:
             w = Writer(fmt, fh, carried, base, top, extra)
             w.begin()
             for r in rows:
@@ -547,20 +609,12 @@ def _write_atomic(target: Path, fmt: str, rows: Iterable[dict], carried: list[st
                 if collected is not None:
                     collected.append(r)
             w.end()
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _mode_for(target))
-        try:
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise UsageError(f"cannot write {target}: {exc.strerror or exc}; the finished rows are in "
-                             f"{journal_path(target).name}") from None
-        return w.counts
-    except BaseException:
-        discard(tmp)
-        raise
+    except fileio.OutputError as exc:
+        raise fileio.OutputError(f"{exc}; the finished rows are in {fileio.name_of(journal_path(target).name)}: "
+                                 "run again with --resume") from None
+    return w.counts
 
 
-__all__ = ["FORMATS", "INPUT_FORMATS", "STATUSES", "BatchInterrupted", "InputError", "Item", "Outcome", "Rows",
+__all__ = ["FORMATS", "INPUT_FORMATS", "STATUSES", "BatchInterrupted", "check_output", "cores", "InputError", "Item", "Outcome", "Rows",
            "Writer", "detect_format", "read_input", "parse_text", "parse_table", "parse_data", "row_constraints",
            "score_item", "results", "run", "summary_line", "journal_path", "temp_path"]

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
 
 from .consult import AXES, DISCLAIMER, Constraints
+from .echo import inert, markdown_text
 from .errors import UsageError
 from .limits import (MAX_COLUMNS, MAX_INPUT_BYTES, MAX_ROW_CHARS, MAX_ROWS, LimitError, check_json_depth,
                      check_lines, check_yaml_events, decode_utf8, read_bounded, shown)
@@ -167,8 +168,11 @@ def parse_table(text: str, delimiter: str, where: str = "input") -> tuple[Rows, 
     carried = [h for i, h in enumerate(header) if i != di]
     # first pass: syntax, row sizes and count, before any row is scored
     count = 0
+    start = 0  # the line the last record started on
     try:
+        before = reader.line_num
         for cells in reader:
+            start, before = before + 1, reader.line_num
             if not any(c.strip() for c in cells):
                 continue
             count += 1
@@ -177,6 +181,8 @@ def parse_table(text: str, delimiter: str, where: str = "input") -> tuple[Rows, 
                                  f"row longer than {MAX_ROW_CHARS:,} characters")
             if count > MAX_ROWS:
                 raise LimitError(where, "MAX_ROWS", f"more than {MAX_ROWS:,} rows")
+        if start:
+            _check_closed(text, delimiter, start, where)
     except csv.Error as exc:
         raise InputError(f"{where}: line {reader.line_num}: {exc}") from None
 
@@ -198,6 +204,21 @@ def parse_table(text: str, delimiter: str, where: str = "input") -> tuple[Rows, 
             yield Item(n, disease, cols, problem)
 
     return Rows(items, count), carried
+
+
+def _check_closed(text: str, delimiter: str, start: int, where: str) -> None:
+    """The last record (from line ``start``) must not end inside a quoted field: an unterminated
+    quote would otherwise swallow the rest of the file into one cell."""
+    import itertools
+
+    offset = sum(len(line) for line in itertools.islice(io.StringIO(text, newline=""), start - 1))
+    try:
+        for _ in csv.reader(io.StringIO(text[offset:], newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise InputError(f"{where}:{start}: unterminated quoted field: the quote opened on this line is "
+                             "never closed") from None
 
 
 def _load_data(text: str, fmt: str, where: str):
@@ -284,6 +305,7 @@ def parse_data(data, where: str = "input") -> tuple[Rows, list[str]]:
 
 
 def _cell(v) -> str:
+    """A CSV/TSV/Markdown cell: one line of inert text (control characters shown escaped)."""
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -291,8 +313,8 @@ def _cell(v) -> str:
     if isinstance(v, list):
         return "; ".join(_cell(x) for x in v)
     if isinstance(v, dict):
-        return json.dumps(v, ensure_ascii=False, sort_keys=True)
-    return str(v)
+        return inert(json.dumps(v, ensure_ascii=False, sort_keys=True))
+    return inert(v)
 
 
 def _recs_cell(recs: list[dict]) -> str:
@@ -328,7 +350,7 @@ class FlatRow(dict):
 def flat(row: dict, carried: list[str], extra: tuple[str, ...] = ()) -> dict:
     if isinstance(row, FlatRow):
         return row
-    d = {"row": str(row["row"]), "input": row["input"]}
+    d = {"row": str(row["row"]), "input": inert(row["input"])}
     for name, c in column_names(carried):
         d[name] = _cell(row["columns"].get(c))
     for k in FIXED:
@@ -341,7 +363,7 @@ def flat(row: dict, carried: list[str], extra: tuple[str, ...] = ()) -> dict:
 
 
 def _md(v: str) -> str:
-    return v.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return markdown_text(v).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def new_counts() -> dict:
@@ -474,11 +496,38 @@ def temp_path(out_path: str | os.PathLike) -> Path:
     return p.with_name(f".{p.name}.tmp")
 
 
+JOURNAL_MAGIC = "msc-ev batch journal"
+
+
+def _open_regular(path: Path):
+    from .fileio import name_of, open_for_reading
+
+    return open_for_reading(path, name_of(path))
+
+
+def read_header(path: Path) -> tuple[dict | None, int]:
+    """The header line of a journal (the options and knowledge of its run) and its length in bytes;
+    (None, 0) when the file does not start with one."""
+    with _open_regular(path) as fh:
+        raw = fh.readline(64 * MAX_ROW_CHARS + 1)
+    if not raw.endswith(b"\n"):
+        return None, 0
+    try:
+        h = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None, 0
+    if isinstance(h, dict) and h.get("journal") == JOURNAL_MAGIC:
+        return h, len(raw)
+    return None, 0
+
+
 def iter_journal(path: Path) -> Iterator[tuple[int, dict]]:
-    """(byte offset after the line, row) for each complete row line; stops at a torn last line."""
+    """(byte offset after the line, row) for each complete row line after the header line (if any);
+    stops at a torn last line. The file is opened without following a link or blocking on a FIFO."""
     offset = 0
     longest = 64 * MAX_ROW_CHARS  # a row line is far shorter; a longer "line" is not ours: stop there
-    with open(path, "rb") as fh:
+    first = True
+    with _open_regular(path) as fh:
         while True:
             raw = fh.readline(longest + 1)
             if not raw.endswith(b"\n"):
@@ -487,6 +536,11 @@ def iter_journal(path: Path) -> Iterator[tuple[int, dict]]:
                 r = json.loads(raw.decode("utf-8"))
             except (ValueError, RecursionError):
                 break
+            if first and isinstance(r, dict) and r.get("journal") == JOURNAL_MAGIC:
+                first = False
+                offset += len(raw)
+                continue
+            first = False
             if not (isinstance(r, dict) and isinstance(r.get("row"), int) and isinstance(r.get("input"), str)
                     and r.get("status") in STATUSES):
                 break

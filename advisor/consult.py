@@ -16,7 +16,8 @@ from functools import cached_property
 from .axes import AXES, AXIS_OF, ITEM_AXIS  # noqa: F401  (AXES re-exported)
 from ..rules import RULES
 from . import engine, reuse
-from .errors import UsageError
+from .errors import AdvisorError, UsageError
+from .limits import shown
 from .kb import Knowledge
 from .schema import ENGINEERING_PREFIXES
 from .resolve import Resolution, resolve
@@ -187,7 +188,7 @@ def normalise_constraints(kb: Knowledge, constraints: Constraints) -> Constraint
     if pop is not None:
         pop = _norm_token(pop)
         if pop not in POPULATIONS:
-            raise UsageError(f"unknown population for --population: {constraints.population!r}; "
+            raise UsageError(f"unknown population for --population: {shown(constraints.population)}; "
                              f"use one of {', '.join(POPULATIONS)}")
     return Constraints(tuple(srcs), tuple(rts), bool(constraints.clinical_only), pop)
 
@@ -980,5 +981,30 @@ def advice_from(kb: Knowledge, text: str, res: Resolution, constraints: Constrai
     return _advice(kb, text, res, constraints, facts, conclusions(kb, facts, derived, trace))
 
 
-__all__ = ["Advice", "Conclusions", "Constraints", "Contribution", "Preference", "Rec", "advice_from", "consult", "prepare",
-           "rank", "words", "DISCLAIMER"]
+class NoCandidates(AdvisorError):
+    """Understood, but the constraints leave nothing to rank (exit 1)."""
+
+    exit_code = 1
+
+
+def require_candidates(adv) -> None:
+    """Raise :class:`NoCandidates` when the constraints leave no candidate on any axis."""
+    if any(adv.recs[a] for a in ("sources", "routes", "engineering")):
+        return
+    c = adv.constraints
+    why = []
+    if c.clinical_only:
+        why.append("--clinical-only (no clinical study, trial or case report in the knowledge base)")
+    if c.routes:
+        why.append("--route " + ", ".join(c.routes))
+    if c.exclude_sources:
+        why.append("--exclude-source " + ", ".join(c.exclude_sources))
+    if c.population:
+        why.append(f"--population {c.population}")
+    because = " with " + " and ".join(why) if why else ""
+    raise NoCandidates(f"no candidate left for {adv.resolution.name} ({adv.resolution.id}){because}; "
+                       f"nothing to rank")
+
+
+__all__ = ["Advice", "Conclusions", "Constraints", "Contribution", "NoCandidates", "Preference", "Rec", "advice_from",
+           "consult", "prepare", "rank", "require_candidates", "words", "DISCLAIMER"]

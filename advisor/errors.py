@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def _quoted(text) -> str:
+    """The user's text as a message quotes it: ``repr`` (control characters escaped), at most
+    ``MAX_ECHO`` characters (advisor.limits imports this module, hence the late import)."""
+    from .echo import MAX_ECHO, shown
+
+    return shown(text, MAX_ECHO)
+
+
 class AdvisorError(Exception):
     """Base class: ``exit_code`` follows docs/design.md, "Output contract" (1 unanswerable, 2 usage/KB)."""
 
@@ -47,6 +55,10 @@ class UsageError(AdvisorError):
     exit_code = 2
 
 
+class OutputError(UsageError):
+    """A target that is refused or cannot be written, or a standard output that fails (exit 2)."""
+
+
 class UnknownDisease(AdvisorError):
     exit_code = 1
 
@@ -56,7 +68,7 @@ class UnknownDisease(AdvisorError):
         super().__init__(self.message())
 
     def message(self) -> str:
-        msg = f"unknown disease: {self.text!r}"
+        msg = f"unknown disease: {_quoted(self.text)}"
         if self.suggestions:
             msg += "; did you mean: " + ", ".join(self.suggestions) + "?"
         else:
@@ -75,7 +87,7 @@ class AmbiguousDisease(AdvisorError):
 
     def message(self) -> str:
         opts = "; ".join(f"{i} ({n})" for i, n in self.candidates)
-        msg = f"ambiguous disease: {self.text!r} could mean: {opts}. Ask again with the full name or id"
+        msg = f"ambiguous disease: {_quoted(self.text)} could mean: {opts}. Ask again with the full name or id"
         if self.note:
             msg += f" ({self.note})"
         return msg
@@ -93,7 +105,7 @@ class UnknownItem(AdvisorError):
         super().__init__(self.message())
 
     def message(self) -> str:
-        msg = f"unknown {self.what}: {self.text!r}"
+        msg = f"unknown {self.what}: {_quoted(self.text)}"
         if self.suggestions:
             msg += "; did you mean: " + ", ".join(self.suggestions) + "?"
         return msg

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from .axes import AXIS_OF
 from .errors import UsageError
+from .limits import shown
 from .text import norm
 
 AXES = AXIS_OF
@@ -51,11 +52,11 @@ def resolve_id(kb, axis: str, text: str) -> str:
         if hits and len(hits) == 1:
             return next(iter(hits))
         if hits:
-            raise UsageError(f"{axis} {raw!r} is ambiguous: it could mean {', '.join(sorted(hits))}; give the id")
+            raise UsageError(f"{axis} {shown(raw)} is ambiguous: it could mean {', '.join(sorted(hits))}; give the id")
     what = f"unknown {axis}" + (f" for {OPTION[axis]}" if OPTION[axis].startswith("--") else "")
     close = suggest(kb, axis, raw)
     hint = f"; did you mean: {', '.join(close)}?" if close else f"; known: {', '.join(sorted(catalogue))}"
-    raise UsageError(f"{what}: {raw!r}{hint}")
+    raise UsageError(f"{what}: {shown(raw)}{hint}")
 
 
 def suggest(kb, axis: str, text: str, n: int = 3) -> list[str]:

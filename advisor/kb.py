@@ -18,7 +18,8 @@ from pathlib import Path
 from . import schema as S
 from .axes import AXIS_OF
 from .errors import KnowledgeError, SchemaProblem, UsageError
-from .limits import shown
+from .echo import inert
+from .limits import shown as quoted
 from .yamlio import EmptyFile, MDict, MList, YamlProblem, load_file
 
 TYPE_CHECKING = False  # typing is not imported at run time (start-up cost)
@@ -77,6 +78,8 @@ class Knowledge:
             return key if key in self.references else None
         if num is None:
             return review if review in self.references else None
+        if len(num) > 9:  # no review lists a billion references (and int() of 5,000 digits raises)
+            return None
         return self.cite_index.get((review, int(num)))
 
     def citations(self, record: dict) -> list[str]:
@@ -143,7 +146,7 @@ def _yaml_files(directory: Path, col: "_Collector | None" = None) -> list[Path]:
         elif col is not None and p.is_symlink():
             target = os.readlink(p)
             why = "leads nowhere" if not p.exists() else "does not lead to a file"
-            col.add(_display(p), 1, 1, "file", f"symbolic link to {shown(target)} {why}")
+            col.add(_display(p), 1, 1, "file", f"symbolic link to {quoted(target)} {why}")
         elif col is not None and not p.is_dir():
             col.add(_display(p), 1, 1, "file", "not a regular file")
     return out
@@ -196,21 +199,21 @@ def _check_value(fspec: S.Field, value, rec, name, path, col: _Collector) -> boo
             return bad("must be a non-empty string")
     elif kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            return bad(f"must be a whole number, got {value!r}")
+            return bad(f"must be a whole number, got {quoted(value)}")
     elif kind == "bool":
         if not isinstance(value, bool):
-            return bad(f"must be true or false, got {value!r}")
+            return bad(f"must be true or false, got {quoted(value)}")
     elif kind in ("id", "nullable-id"):
         if value is None and kind == "nullable-id":
             return True
         if not isinstance(value, str) or not S.ID_RE.match(value):
-            return bad(f"must be a lower-case kebab-case id, got {value!r}")
+            return bad(f"must be a lower-case kebab-case id, got {quoted(value)}")
     elif kind == "key":
         if not isinstance(value, str) or not S.ID_RE.match(value):
-            return bad(f"must be a lower-case key of letters, digits and dashes, got {value!r}")
+            return bad(f"must be a lower-case key of letters, digits and dashes, got {quoted(value)}")
     elif kind == "enum":
         if value not in fspec.enum:
-            return bad(f"must be one of {', '.join(fspec.enum)}; got {value!r}")
+            return bad(f"must be one of {', '.join(fspec.enum)}; got {quoted(value)}")
     elif kind in ("idlist", "strlist", "enumlist", "cites"):
         if not isinstance(value, list):
             return bad("must be a list")
@@ -218,18 +221,18 @@ def _check_value(fspec: S.Field, value, rec, name, path, col: _Collector) -> boo
         for i, item in enumerate(value):
             il, ic = _mark_of(value, i)
             if kind == "idlist" and (not isinstance(item, str) or not S.ID_RE.match(item)):
-                col.add(path, il, ic, name, f"item {i + 1} must be an id, got {item!r}")
+                col.add(path, il, ic, name, f"item {i + 1} must be an id, got {quoted(item)}")
                 ok = False
             elif kind == "strlist" and (not isinstance(item, str) or not item.strip()):
                 col.add(path, il, ic, name, f"item {i + 1} must be a non-empty string")
                 ok = False
             elif kind == "enumlist" and item not in fspec.enum:
                 col.add(path, il, ic, name,
-                        f"item {i + 1} must be one of {', '.join(fspec.enum)}; got {item!r}")
+                        f"item {i + 1} must be one of {', '.join(fspec.enum)}; got {quoted(item)}")
                 ok = False
             elif kind == "cites" and (not isinstance(item, str) or not S.CITE_RE.match(item)):
                 col.add(path, il, ic, name,
-                        f"item {i + 1} must be 'heo2018', 'cai2020', 'REVIEW:N' or a reference key; got {item!r}")
+                        f"item {i + 1} must be 'heo2018', 'cai2020', 'REVIEW:N' or a reference key; got {quoted(item)}")
                 ok = False
         if kind == "cites" and not value:
             return bad("needs at least one citation")
@@ -239,7 +242,7 @@ def _check_value(fspec: S.Field, value, rec, name, path, col: _Collector) -> boo
             return bad("must be a mapping of review key to reference number")
         for k, v in value.items():
             if k not in S.REVIEWS or isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                return bad(f"entry {k!r}: must map heo2018/cai2020 to a reference number")
+                return bad(f"entry {quoted(k)}: must map heo2018/cai2020 to a reference number")
     elif kind == "also_numbered":
         if not isinstance(value, dict) or not all(
             k in S.REVIEWS and isinstance(v, list) and all(isinstance(n, int) for n in v)
@@ -321,7 +324,7 @@ def _check_weights(w, path: str, col: _Collector):
                 col.add(path, gl, gc, f"weights.{grp}.{k}", "required weight is missing")
             elif isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
                 kl, kc = _mark_of(g, k)
-                col.add(path, kl, kc, f"weights.{grp}.{k}", f"must be a number from 0 to 1, got {v!r}")
+                col.add(path, kl, kc, f"weights.{grp}.{k}", f"must be a number from 0 to 1, got {quoted(v)}")
         for k in g:
             if k not in keys:
                 kl, kc = _mark_of(g, k)
@@ -330,7 +333,7 @@ def _check_weights(w, path: str, col: _Collector):
         v = w.get(k)
         kl, kc = _mark_of(w, k)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
-            col.add(path, kl, kc, f"weights.{k}", f"must be a number from 0 to 1, got {v!r}")
+            col.add(path, kl, kc, f"weights.{k}", f"must be a number from 0 to 1, got {quoted(v)}")
     rules = w.get("rules")
     if not isinstance(rules, dict):
         col.add(path, line, c, "weights.rules", "required mapping of rule id to certainty factor is missing")
@@ -338,7 +341,7 @@ def _check_weights(w, path: str, col: _Collector):
         for k, v in rules.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not -1 <= v <= 1:
                 kl, kc = _mark_of(rules, k)
-                col.add(path, kl, kc, f"weights.rules.{k}", f"must be a number from -1 to 1, got {v!r}")
+                col.add(path, kl, kc, f"weights.rules.{k}", f"must be a number from -1 to 1, got {quoted(v)}")
     for k in w:
         if k not in S.WEIGHT_GROUPS and k not in S.WEIGHT_SCALARS and k != "rules":
             kl, kc = _mark_of(w, k)
@@ -422,7 +425,7 @@ def load_source(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = 
                         first = kb.where[(section, rid)]
                         il, ic = _mark_of(rec, idf)
                         col.add(shown, il, ic, idf,
-                                f"duplicate id {rid!r} (first defined at {first.path}:{first.line})")
+                                f"duplicate id {quoted(rid)} (first defined at {first.path}:{first.line})")
                         continue
                     store[rid] = rec
                     kb.where[(section, rid)] = Located(shown, rl, rc)
@@ -439,10 +442,32 @@ def load_source(kb_dir: str | Path | None = None, extra: Iterable[str | Path] = 
     if not col.problems:
         _cross_check(kb, col)
         _check_vocabulary(kb, col)
+        col.problems.extend(rule_weight_problems(kb))
     if col.problems:
         raise KnowledgeError(col.problems)
     _index(kb)
     return kb
+
+
+def rule_weight_problems(kb: Knowledge) -> list[SchemaProblem]:
+    """Every rule that takes a weight has one, and every weight under ``weights.rules`` belongs to
+    such a rule (a misspelled rule id in an overlay would otherwise be silently ignored); each
+    problem is placed at the file and line that set the weight (an overlay's own)."""
+    from ..rules import RULES
+
+    problems: list[SchemaProblem] = []
+    wrules = kb.weights.get("rules", {})
+    for rid, meta in sorted(RULES.items()):
+        if meta.weight == f"rules.{rid}" and rid not in wrules:
+            loc = weight_place(kb, "weights.rules", first=True)
+            problems.append(SchemaProblem(loc.path, loc.line, loc.col, f"weights.rules.{rid}",
+                                          "rule has no certainty factor"))
+    for rid in sorted(wrules):
+        if rid not in RULES or RULES[rid].weight != f"rules.{rid}":
+            loc = weight_place(kb, f"weights.rules.{rid}")  # the overlay that set it, if any
+            problems.append(SchemaProblem(loc.path, loc.line, loc.col, f"weights.rules.{inert(str(rid), 60)}",
+                                          "no rule with this id takes a weight"))
+    return problems
 
 
 def _note_weight_places(kb: Knowledge, path: str, node, prefix: str):
@@ -499,7 +524,7 @@ def _cross_check(kb: Knowledge, col: _Collector):
             other = kb.cite_index.get((r, n))
             if other and other != key:
                 col.add(loc.path, loc.line, loc.col, "cited_in",
-                        f"{r} [{n}] is already the number of reference {other!r}")
+                        f"{r} [{n}] is already the number of reference {quoted(other)}")
             kb.cite_index[(r, n)] = key
 
     def where(section, rid, fld):
@@ -513,7 +538,7 @@ def _cross_check(kb: Knowledge, col: _Collector):
             return
         if value not in kb.section(target):
             path, line, c = where(section, rid, fld)
-            col.add(path, line, c, fld, f"unknown {_LABEL[target]} id {value!r}"
+            col.add(path, line, c, fld, f"unknown {_LABEL[target]} id {quoted(value)}"
                     + _did_you_mean(value, kb.section(target)))
 
     def check_cites(section, rid, rec):
@@ -524,7 +549,7 @@ def _cross_check(kb: Knowledge, col: _Collector):
                 if m and m.group(2):
                     col.add(path, line, c, "cites", f"no reference numbered {m.group(2)} in {m.group(1)}")
                 else:
-                    col.add(path, line, c, "cites", f"unknown reference {tok!r}")
+                    col.add(path, line, c, "cites", f"unknown reference {quoted(tok)}")
 
     def check_kind(section, rid, fld, values, kind):
         for value in values:
@@ -534,8 +559,8 @@ def _cross_check(kb: Knowledge, col: _Collector):
                 check_ref(section, rid, fld, value, "categories")
             elif kb.categories[value]["kind"] != kind:
                 path, line, c = where(section, rid, fld)
-                col.add(path, line, c, fld, f"{value!r} is a {kb.categories[value]['kind']}, not an {kind}"
-                        if kind[0] in "aeiou" else f"{value!r} is an {kb.categories[value]['kind']}, not a {kind}")
+                col.add(path, line, c, fld, f"{quoted(value)} is a {kb.categories[value]['kind']}, not an {kind}"
+                        if kind[0] in "aeiou" else f"{quoted(value)} is an {kb.categories[value]['kind']}, not a {kind}")
 
     for rid, rec in kb.categories.items():  # a site lies within one organ system; nothing else does
         if rec["kind"] == "site":
@@ -554,7 +579,7 @@ def _cross_check(kb: Knowledge, col: _Collector):
                 for tok in prop.get("cites") or ():
                     if kb.resolve_cite(tok) is None:
                         path, line, c = where(sec, rid, "properties")
-                        col.add(path, line, c, "properties.cites", f"unknown reference {tok!r}")
+                        col.add(path, line, c, "properties.cites", f"unknown reference {quoted(tok)}")
             if sec == "sources":
                 check_ref(sec, rid, "parent", rec.get("parent"), "sources")
             for value in rec.get("reaches") or ():  # an organ system, or one site of one (brain, ocular surface)
@@ -569,12 +594,12 @@ def _cross_check(kb: Knowledge, col: _Collector):
             if sec == "engineering" and not any(rid.startswith(p + "-") for p in S.ENGINEERING_PREFIXES):
                 path, line, c = where(sec, rid, "id")
                 col.add(path, line, c, "id",
-                        f"engineering ids start with a category word ({', '.join(S.ENGINEERING_PREFIXES)}): {rid!r}")
+                        f"engineering ids start with a category word ({', '.join(S.ENGINEERING_PREFIXES)}): {quoted(rid)}")
         # parent cycles
     for rid in kb.sources:
         if rid in kb.source_ancestors(rid):
             path, line, c = where("sources", rid, "parent")
-            col.add(path, line, c, "parent", f"parent chain of {rid!r} loops back to itself")
+            col.add(path, line, c, "parent", f"parent chain of {quoted(rid)} loops back to itself")
     for rid, rec in kb.diseases.items():
         check_ref("diseases", rid, "parent", rec.get("parent"), "diseases")
         check_kind("diseases", rid, "organ", [rec.get("organ")], "organ-system")
@@ -591,7 +616,7 @@ def _cross_check(kb: Knowledge, col: _Collector):
             col.add(path, line, c, "processes", "a disease needs at least one process (e.g. fibrosis, cancer)")
         if rid in kb.disease_ancestors(rid):
             path, line, c = where("diseases", rid, "parent")
-            col.add(path, line, c, "parent", f"parent chain of {rid!r} loops back to itself")
+            col.add(path, line, c, "parent", f"parent chain of {quoted(rid)} loops back to itself")
     for rid, rec in kb.evidence.items():
         check_ref("evidence", rid, "source", rec.get("source"), "sources")
         check_ref("evidence", rid, "disease", rec.get("disease"), "diseases")
@@ -601,7 +626,7 @@ def _cross_check(kb: Knowledge, col: _Collector):
         for v in rec.get("versus") or ():
             if "source" in v and v["source"] not in kb.sources:
                 path, line, c = where("evidence", rid, "versus")
-                col.add(path, line, c, "versus", f"unknown source id {v['source']!r}")
+                col.add(path, line, c, "versus", f"unknown source id {quoted(v['source'])}")
         if rec.get("trial") is not None and rec["trial"] not in kb.trials:
             check_ref("evidence", rid, "trial", rec["trial"], "trials")
         if rec.get("route") is not None and rec.get("model") == "in-vitro":
@@ -632,7 +657,7 @@ def _cross_check(kb: Knowledge, col: _Collector):
                 for v in ([vals] if isinstance(vals, str) else vals or ()):
                     if v not in allowed:
                         path, line, c = where("comparisons", rid, fld)
-                        col.add(path, line, c, fld, f"unknown {rec['axis']} {v!r} (known: {', '.join(allowed)})")
+                        col.add(path, line, c, fld, f"unknown {rec['axis']} {quoted(v)} (known: {', '.join(allowed)})")
         kind = rec["kind"]
         if kind == "tie" and (len(set(rec.get("tie") or ())) < 2 or rec.get("better") or rec.get("worse")):
             path, line, c = where("comparisons", rid, "tie")
@@ -648,7 +673,7 @@ def _cross_check(kb: Knowledge, col: _Collector):
             col.add(path, line, c, "worse", f"a {kind} comparison on the {rec['axis']} axis names what it is compared with under 'worse'")
         if rec.get("better") and rec["better"] in (rec.get("worse") or ()):
             path, line, c = where("comparisons", rid, "worse")
-            col.add(path, line, c, "worse", f"{rec['better']!r} cannot be both better and worse")
+            col.add(path, line, c, "worse", f"{quoted(rec['better'])} cannot be both better and worse")
         if not named:
             path, line, c = where("comparisons", rid, "id")
             col.add(path, line, c, "id", "a comparison names the items it compares")
@@ -702,10 +727,10 @@ def _check_vocabulary(kb: Knowledge, col: _Collector):
             for v in vals:
                 line, c = _mark_of(rec, fld)
                 if v not in kb.categories:
-                    col.add(loc.path, line, c, fld, f"unknown category {v!r}{_did_you_mean(v, kb.categories)}")
+                    col.add(loc.path, line, c, fld, f"unknown category {quoted(v)}{_did_you_mean(v, kb.categories)}")
                 elif kb.categories[v]["kind"] != kind:
-                    col.add(loc.path, line, c, fld, f"{v!r} is not an {kind}" if kind[0] == "o"
-                            else f"{v!r} is not a {kind}")
+                    col.add(loc.path, line, c, fld, f"{quoted(v)} is not an {kind}" if kind[0] == "o"
+                            else f"{quoted(v)} is not a {kind}")
         site = kb.categories.get(rec.get("site") or "")
         if site and rec.get("organ") and site.get("within") != rec["organ"]:
             line, c = _mark_of(rec, "site")
@@ -721,7 +746,7 @@ def _check_vocabulary(kb: Knowledge, col: _Collector):
                 loc = kb.where[("vocabulary", rid)]
                 line, c = _mark_of(rec, "terms")
                 col.add(loc.path, line, c, "terms",
-                        f"{term!r} already maps to {other[1]} (vocabulary {other[0]!r})")
+                        f"{quoted(term)} already maps to {other[1]} (vocabulary {quoted(other[0])})")
             seen.setdefault(key, (rid, rec["icd10cm"]))
 
 

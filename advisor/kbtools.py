@@ -7,7 +7,7 @@ from collections import Counter
 
 from .axes import ITEM_AXIS
 from .errors import KnowledgeError, SchemaProblem, UnknownItem
-from .kb import Knowledge, _mark_of, categories_of, weight_place
+from .kb import Knowledge, _mark_of, categories_of, weight_place  # noqa: F401  (weight_place re-exported)
 from .text import norm
 
 # (comparisons are not listed: `kb show` renders through explain.SINGULAR, which has no word for them yet)
@@ -15,9 +15,7 @@ SECTIONS = ("diseases", "sources", "routes", "engineering", "references", "evide
 
 
 def deep_check(kb: Knowledge) -> list[SchemaProblem]:
-    """Checks too slow or too wide for every start: ICD-10-CM codes and rule weights."""
-    from ..rules import RULES
-
+    """Checks too slow or too wide for every start: ICD-10-CM codes and the vocabulary."""
     from . import icd
 
     icd.index(verify=True)  # the SHA-256 of the ICD-10-CM table, not only its stamp (rebuilt if it differs)
@@ -43,17 +41,7 @@ def deep_check(kb: Knowledge) -> list[SchemaProblem]:
     from .resolve import deep_check_vocabulary
 
     problems.extend(deep_check_vocabulary(kb))
-    wrules = kb.weights.get("rules", {})
-    for rid, meta in sorted(RULES.items()):
-        if meta.weight == f"rules.{rid}" and rid not in wrules:
-            loc = weight_place(kb, "weights.rules", first=True)
-            problems.append(SchemaProblem(loc.path, loc.line, loc.col, f"weights.rules.{rid}",
-                                          "rule has no certainty factor"))
-    for rid in sorted(wrules):
-        if rid not in RULES or RULES[rid].weight != f"rules.{rid}":
-            loc = weight_place(kb, f"weights.rules.{rid}")  # the overlay that set it, if any
-            problems.append(SchemaProblem(loc.path, loc.line, loc.col, f"weights.rules.{rid}",
-                                          "no rule with this id takes a weight"))
+    # the rule weights are checked on every load (advisor.kb.rule_weight_problems), overlays included
     return problems
 
 

@@ -9,7 +9,10 @@ unbounded value: :func:`shown` cuts any value to :data:`MAX_SHOWN` characters fi
 from __future__ import annotations
 
 import io
+import re
 
+from . import echo as _echo
+from .echo import inert, shown  # noqa: F401  (the sanitiser: one place, re-exported here)
 from .errors import UsageError
 
 # --- sizes of what is read --------------------------------------------------------------------
@@ -33,7 +36,9 @@ MAX_CONSTRAINT_CHARS = 64  # one constraint value (ids are short kebab-case word
 MAX_DISEASE_WORDS = 12  # distinct words of a disease name, once repeated words are dropped (resolution)
 MAX_DISEASE_CHARS = 300  # characters of those distinct words (resolution)
 # --- messages ----------------------------------------------------------------------------------
-MAX_SHOWN = 60  # characters of a user's value quoted in a message
+MAX_SHOWN = _echo.MAX_SHOWN  # characters of a user's value quoted in a message
+MAX_ECHO = _echo.MAX_ECHO  # characters of any input echoed anywhere (a message, an answer in ask, a path)
+MAX_NUMBER_DIGITS = 100  # digits of one number in a batch input or a knowledge file
 
 # --- what one process remembers (not a limit on input: a bound on memory) -----------------------
 REUSE_ENTRIES = 512  # fact sets whose conclusions are kept for reuse, and concepts whose facts are kept (advisor/reuse.py)
@@ -47,26 +52,6 @@ class LimitError(UsageError):
     def __init__(self, where: str, limit: str, what: str):
         self.where, self.limit, self.what = where, limit, what
         super().__init__(f"{where}: {what} (limit {limit} = {LIMITS[limit]:,})")
-
-
-def shown(value, n: int = MAX_SHOWN) -> str:
-    """``repr`` of ``value`` cut to ``n`` characters (a long value ends with ``...``).
-
-    Never builds the full repr of a big string or container: strings are cut before ``repr``,
-    anything else is described by its type and length.
-    """
-    if isinstance(value, str):
-        if len(value) > n:
-            return repr(value[:n]) + f"... ({len(value):,} characters)"
-        return repr(value)
-    if isinstance(value, (bool, int, float)) or value is None:
-        r = repr(value)
-        return r if len(r) <= n else r[:n] + "..."
-    try:
-        size = f" of {len(value):,} items"
-    except TypeError:
-        size = ""
-    return f"a {type(value).__name__}{size}"
 
 
 def read_bounded(fh, limit: int, limit_name: str, where: str) -> bytes:
@@ -105,7 +90,8 @@ def check_lines(text: str, where: str, limit: int = MAX_LINE_CHARS) -> int:
 
 
 def check_json_depth(text: str, where: str, limit: int = MAX_DEPTH) -> None:
-    """Nesting depth of JSON text, found by a scan that builds nothing (strings are skipped)."""
+    """Nesting depth of JSON text and the length of its numbers (``MAX_NUMBER_DIGITS``), found by a
+    scan that builds nothing (strings are skipped)."""
     depth = 0
     i, n = 0, len(text)
     find = text.find
@@ -133,7 +119,21 @@ def check_json_depth(text: str, where: str, limit: int = MAX_DEPTH) -> None:
                 raise LimitError(f"{where}:{line}:{col}", "MAX_DEPTH", f"nested deeper than {limit} levels")
         elif c in "]}":
             depth -= 1
+        elif c in _DIGITS:
+            j = i + 1
+            while j < n and text[j] in _DIGITS:
+                j += 1
+            if j - i > MAX_NUMBER_DIGITS:
+                line = text.count("\n", 0, i) + 1
+                col = i - (text.rfind("\n", 0, i) + 1) + 1
+                raise LimitError(f"{where}:{line}:{col}", "MAX_NUMBER_DIGITS", f"a number of {j - i:,} digits")
+            i = j
+            continue
         i += 1
+
+
+_NUMBERISH = re.compile(r"[-+]?[0-9a-fA-FxXoObB_.:+-]+")  # what YAML 1.1 could read as an int or a float
+_DIGITS = frozenset("0123456789")
 
 
 def check_yaml_events(text: str, where: str, loader_cls=None) -> None:
@@ -174,6 +174,9 @@ def check_yaml_events(text: str, where: str, loader_cls=None) -> None:
                     if stack[-1][1] > MAX_NODES:
                         fail(ev, "MAX_NODES", f"more than {MAX_NODES:,} nodes once aliases are expanded")
             elif isinstance(ev, (yaml.ScalarEvent, yaml.AliasEvent)):
+                if (isinstance(ev, yaml.ScalarEvent) and ev.implicit[0] and len(ev.value) > MAX_NUMBER_DIGITS
+                        and _NUMBERISH.fullmatch(ev.value)):
+                    fail(ev, "MAX_NUMBER_DIGITS", f"a number of {len(ev.value):,} characters")
                 if isinstance(ev, yaml.AliasEvent):
                     aliases += 1
                     if aliases > MAX_ALIASES:

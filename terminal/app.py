@@ -20,6 +20,7 @@ from . import common as core
 from .typer_options import CLINICAL, CONTEXT, EXCLUDE, Command, POPULATION, ROUTE, Fmt, disease_argument, option
 from .typer_options import pick_format
 from ..advisor.errors import AdvisorError
+from ..advisor.limits import MAX_ECHO, shown
 
 DISCLAIMER = advisor.DISCLAIMER
 
@@ -47,9 +48,9 @@ STATE = State()
 
 
 def out(file=None):
-    from rich.console import Console
+    from .inert_console import InertConsole
 
-    return Console(soft_wrap=False, highlight=False, file=file)
+    return InertConsole(soft_wrap=False, highlight=False, file=file)
 
 
 def fail(exc: AdvisorError) -> None:
@@ -108,6 +109,7 @@ def advise(
     core.no_reuse(no_reuse)
     try:
         chosen = pick_format(fmt.value if fmt else None, output, list(Fmt), "rich")
+        output = core.check_output(output) or output  # before any work
         kb, adv = core.advise(STATE.kb_dir, STATE.kb_extra, disease, exclude_source, route, clinical_only,
                               population)
     except AdvisorError as exc:
@@ -120,9 +122,9 @@ def advise(
         import io
 
         buf = io.StringIO()
-        from rich.console import Console
+        from .inert_console import InertConsole
 
-        rich_advice.print_rich(kb, adv, Console(file=buf, width=100, color_system=None), top or None)
+        rich_advice.print_rich(kb, adv, InertConsole(file=buf, width=100, color_system=None), top or None)
         write_output(output, buf.getvalue())
     else:
         rich_advice.print_rich(kb, adv, out(), top or None)
@@ -199,10 +201,12 @@ def kb_search(text: str = typer.Argument(..., metavar="TEXT", help="Words to loo
     except AdvisorError as exc:
         fail(exc)
     if not hits:
-        typer.echo(f"no match for {text!r}", err=True)
+        typer.echo(f"no match for {shown(text, MAX_ECHO)}", err=True)
         raise typer.Exit(1)
+    from ..advisor.echo import inert
+
     for section, rid, label in hits:
-        typer.echo(f"{section:<11} {rid:<40} {label[:70]}")
+        typer.echo(f"{section:<11} {inert(rid, MAX_ECHO):<40} {inert(label[:70])}")
 
 
 @kb_app.command("dump", cls=Command)
@@ -222,6 +226,7 @@ def kb_dump(
     ext = {**EXTENSIONS, ".yaml": "yaml", ".yml": "yaml", ".bib": "bibtex", ".ris": "ris"}
     try:
         chosen = _dump_format(fmt.value if fmt else None, output, ext)
+        output = core.check_output(output) or output  # before any work
         kb = knowledge()
         if chosen in ("bibtex", "ris", "csl-json"):
             from ..views.citations import export
@@ -247,11 +252,11 @@ def _dump_format(given, output, ext) -> str:
 
     implied = ext.get(Path(output).suffix.lower()) if output and output != "-" else None
     if given and implied and given != implied:
-        raise UsageError(f"--format {given} contradicts the extension of {output!r} ({implied}); "
+        raise UsageError(f"--format {given} contradicts the extension of {shown(output, MAX_ECHO)} ({implied}); "
                          f"drop --format or change the file name")
     chosen = given or implied or "json"
     if chosen not in [d.value for d in DumpFmt]:
-        raise UsageError(f"cannot write {chosen} here ({output!r}); use --format json|yaml|bibtex|ris|csl-json")
+        raise UsageError(f"cannot write {chosen} here ({shown(output, MAX_ECHO)}); use --format json|yaml|bibtex|ris|csl-json")
     return chosen
 
 

@@ -70,6 +70,13 @@ CONSTRAINT_HINT = ("use exclude ID, route ID, clinical-only or population P "
                    f"({', '.join(POPULATIONS)}), separated by commas")
 
 
+def _q(text) -> str:
+    """The user's words as an answer quotes them: inert, at most MAX_ECHO characters."""
+    from ..advisor.limits import MAX_ECHO, shown
+
+    return shown(text, MAX_ECHO)
+
+
 class Quit(Exception):
     pass
 
@@ -110,7 +117,7 @@ def parse_constraints(text: str, base: Constraints = Constraints(), kb: Knowledg
         elif head in ("none", "no", "-"):
             continue
         else:
-            raise ValueError(f"cannot read constraint {part!r}: {CONSTRAINT_HINT}")
+            raise ValueError(f"cannot read constraint {_q(part)}: {CONSTRAINT_HINT}")
     return c
 
 
@@ -193,7 +200,7 @@ class Session:
             try:
                 return resolve(self.kb, text)
             except UnknownDisease as exc:
-                self.say(f"No disease matches {text!r}.")
+                self.say(f"No disease matches {_q(text)}.")
                 if exc.suggestions:
                     self.say("Did you mean: " + ", ".join(exc.suggestions) + "?")
             except AmbiguousDisease as exc:
@@ -205,7 +212,7 @@ class Session:
 
     def choose(self, text: str, candidates: list[tuple[str, str]]) -> str | None:
         """Number the candidates; the answer is a number, or a name to look up afresh."""
-        self.say(f"{text!r} could mean:")
+        self.say(f"{_q(text)} could mean:")
         for i, (did, name) in enumerate(candidates, 1):
             self.say(f"  {i}. {name} ({did})")
         self.choices = candidates
@@ -317,7 +324,7 @@ class Session:
             close = difflib.get_close_matches(low, WORDS, n=1, cutoff=0.6) or \
                 difflib.get_close_matches(head, WORDS, n=1, cutoff=0.6)
             maybe = f" Did you mean '{close[0]}'?" if close else ""
-            raise Hint(f"Unknown command: {line!r}.{maybe} Type 'help' for the list.")
+            raise Hint(f"Unknown command: {_q(line)}.{maybe} Type 'help' for the list.")
 
     def axis(self, axis: str) -> None:
         recs = self.adv.recs[axis]

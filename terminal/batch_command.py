@@ -45,9 +45,11 @@ def register(app, knowledge, fail, out):
                                                   "while the run goes on) instead of standard output."),
         top: int = typer.Option(3, "--top", metavar="N", min=0, help="Sources, routes and engineering options per row (0: all)."),
         jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", min=1,
-                                 help="Worker processes; the output is identical whatever the number."),
+                                 help="Worker processes (at most the cores present and the rows to score); the output is "
+                                      "identical whatever the number."),
         resume: bool = typer.Option(False, "--resume",
-                                    help="Skip the rows already in the output file (or its .part journal)."),
+                                    help="Skip the rows already in the journal FILE.part of an interrupted run (started with the "
+                                         "same options and knowledge, or refused)."),
         input_format: Optional[InFmt] = typer.Option(None, "--input-format", metavar="FORMAT",
                                                      help="text, csv, tsv, yaml or json; default: from the "
                                                           "extension (standard input: text)."),
@@ -77,6 +79,10 @@ def register(app, knowledge, fail, out):
         pool = None
         try:
             chosen = pick_format(fmt.value if fmt else None, output, list(OutFmt), "csv")
+            if output and output != "-":
+                B.check_output(output, (input,))  # before the input is read: never the input itself
+            else:
+                output = None
             kb = knowledge()
             base = resolved(kb, constraints(exclude_source, route, clinical_only, population))
             pool = B.start_pool(kb, jobs) if jobs > 1 else None  # they start while the input is read
@@ -84,7 +90,7 @@ def register(app, knowledge, fail, out):
             outcome = B.run(kb, items, carried, base=base, top=top, jobs=jobs, fmt=chosen, output=output,
                             resume=resume, progress=sys.stderr.isatty(),
                             stability=(stability, seed) if stability else None,
-                            notice=lambda m: typer.echo(f"msc-ev: {m}", err=True), pool=pool)
+                            notice=lambda m: typer.echo(f"msc-ev: {m}", err=True), pool=pool, inputs=(input,))
             pool = None  # run closed it
         except AdvisorError as exc:
             if pool is not None:

@@ -93,14 +93,20 @@ def pick_format(given: str | None, output: str | None, allowed, default: str) ->
     implied = EXTENSIONS.get(ext)
     if given is not None:
         if implied and implied != given:
-            raise UsageError(f"--format {given} contradicts the extension of {output!r} ({implied}); "
+            raise UsageError(f"--format {given} contradicts the extension of {_quoted(output)} ({implied}); "
                              f"drop --format or change the file name")
         return given
     if implied:
         if implied not in allowed:
-            raise UsageError(f"cannot write {implied} here ({output!r}); use --format {'|'.join(allowed)}")
+            raise UsageError(f"cannot write {implied} here ({_quoted(output)}); use --format {'|'.join(allowed)}")
         return implied
     return default
+
+
+def _quoted(text) -> str:
+    from ..advisor.limits import MAX_ECHO, shown
+
+    return shown(text, MAX_ECHO)
 
 
 def _suffix(path: str) -> str:
@@ -134,29 +140,19 @@ def resolved(kb, c):
     return c
 
 
-class NoCandidates(AdvisorError):
-    """Understood, but the constraints leave nothing to rank (exit 1)."""
-
-    exit_code = 1
-
-
 def require_candidates(adv) -> None:
-    """Raise :class:`NoCandidates` when the constraints leave no candidate on any axis."""
-    if any(adv.recs[a] for a in ("sources", "routes", "engineering")):
-        return
-    c = adv.constraints
-    why = []
-    if c.clinical_only:
-        why.append("--clinical-only (no clinical study, trial or case report in the knowledge base)")
-    if c.routes:
-        why.append("--route " + ", ".join(c.routes))
-    if c.exclude_sources:
-        why.append("--exclude-source " + ", ".join(c.exclude_sources))
-    if c.population:
-        why.append(f"--population {c.population}")
-    because = " with " + " and ".join(why) if why else ""
-    raise NoCandidates(f"no candidate left for {adv.resolution.name} ({adv.resolution.id}){because}; "
-                       f"nothing to rank")
+    """advisor.consult.require_candidates: NoCandidates (exit 1) when nothing is left to rank."""
+    from ..advisor.consult import require_candidates as check
+
+    check(adv)
+
+
+def __getattr__(name: str):  # NoCandidates lives in the library; imported only when asked for
+    if name == "NoCandidates":
+        from ..advisor.consult import NoCandidates
+
+        return NoCandidates
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------------------ advise
@@ -174,31 +170,34 @@ def advise(kb_dir, kb_extra, disease, exclude_source, route, clinical_only, popu
     return kb, adv
 
 
-def write_text(output: str | None, text: str) -> None:
-    """Write ``text`` to standard output, or atomically to ``output`` (UsageError if it cannot be)."""
+def check_output(output: str | None, inputs=()):
+    """The checked target of ``-o FILE`` (None for standard output), before any work is done:
+    a device, FIFO, directory, read-only file or an input is refused (advisor/fileio.py)."""
+    if not output or output == "-":
+        return None
+    from ..advisor.fileio import check_target
+
+    return check_target(output, inputs)
+
+
+def write_text(output, text: str) -> None:
+    """Write ``text`` to standard output, or atomically to ``output`` (a path, or the target
+    :func:`check_output` returned); OutputError (exit 2) if it cannot be written."""
     import sys
 
     if not output or output == "-":
         sys.stdout.write(text)
         return
-    import os
-    import tempfile
+    from pathlib import Path
 
-    from ..advisor.fileio import discard
+    from ..advisor.fileio import write_file
 
-    target = os.path.abspath(output)
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".msc-ev-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        if tmp is not None:
-            discard(tmp)
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    write_file(output, text, checked=isinstance(output, Path))
 
 
 def error_line(exc: AdvisorError) -> str:
     """What an error prints on stderr (one line, or a head line and the problems of a knowledge base)."""
+    from .stdio import reported
+
+    reported(exc)
     return f"msc-ev: {exc.message()}"

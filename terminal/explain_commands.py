@@ -197,8 +197,11 @@ def register(app, knowledge, fail, out, write_output=None):
         from ..views.citations import export
         from ..advisor.errors import UnknownDisease, UnknownItem
 
+        from .common import check_output
+
         emit = write_output or (lambda _o, text: sys.stdout.write(text))
         try:
+            output = check_output(output) or output  # before any work
             kb = knowledge()
             try:
                 keys, adv = [X.cite_key(kb, key)], None
@@ -223,13 +226,16 @@ def register(app, knowledge, fail, out, write_output=None):
                     emit(output, render.to_json({"query": adv.as_json()["query"], "references": adv.references,
                                                  "disclaimer": advisor.DISCLAIMER}))
                     return
+                from ..advisor.echo import inert, markdown_text
+
                 lines = [f"References behind the advice for {res.name} ({res.id}): {len(keys)}"]
                 lines += [f"{i}. {k}: {render.cite_label(kb, k)}" for i, k in enumerate(keys, 1)]
                 lines += ["Export them: msc-ev cite DISEASE --format bibtex|ris|csl-json", advisor.DISCLAIMER]
                 if fmt is CiteFmt.markdown:
+                    lines = [markdown_text(line) for line in lines]
                     emit(output, f"# {lines[0]}\n\n" + "\n".join(lines[1:-2]) + f"\n\n_{lines[-1]}_\n")
                 else:
-                    emit(output, "\n".join(lines) + "\n")
+                    emit(output, "\n".join(inert(line) for line in lines) + "\n")
         except AdvisorError as exc:
             fail(exc)
 

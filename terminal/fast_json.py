@@ -115,30 +115,18 @@ def run(args: list[str]) -> int | None:
         return 1
     except KeyboardInterrupt:
         return 130
-    except OSError as exc:
-        import errno
-
-        if exc.errno != errno.EPIPE:
-            raise
-        try:
-            from typer._click.utils import PacifyFlushWrapper  # the Click this Typer bundles
-        except ImportError:  # pragma: no cover - older Typer: Click itself
-            from click.utils import PacifyFlushWrapper
-
-        sys.stdout = PacifyFlushWrapper(sys.stdout)
-        sys.stderr = PacifyFlushWrapper(sys.stderr)
-        return 1
 
 
 def _advise(call: dict) -> int:
     from ..views import render
-    from .common import advise, no_reuse, write_text
+    from .common import advise, check_output, no_reuse, write_text
 
     output = call.pop("output")
     no_reuse(call.pop("no_reuse"))
     try:
+        target = check_output(output)  # before any work: a device, FIFO or read-only file is refused
         _kb, adv = advise(**call)
-        write_text(output, render.to_json(adv.as_json()))
+        write_text(target, render.to_json(adv.as_json()))
     except AdvisorError as exc:
         _say(error_line(exc))
         return exc.exit_code

@@ -9,9 +9,7 @@ the new options are not used). ``knowledge``, ``fail`` and ``out`` default to th
 from __future__ import annotations
 
 import inspect
-import os
 import sys
-import tempfile
 import typing
 from enum import Enum
 from pathlib import Path
@@ -69,24 +67,11 @@ def _opt(name: str, ann, default) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=ann, default=default)
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory, then rename."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"cannot write {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+def write_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` through the one writer (advisor/fileio.py)."""
+    from ..advisor.fileio import write_file
+
+    write_file(path, text, checked=isinstance(path, Path))
 
 
 # ------------------------------------------------------------------------------------------
@@ -148,7 +133,9 @@ def diff_text(entries: list[dict], overlay: str, compared: int, markdown: bool =
 
     changed = [e for e in entries if e["changes"]]
     lines = []
-    head = (f"Overlay {overlay}: {len(changed)} of {compared} "
+    from ..advisor.echo import MAX_ECHO, inert
+
+    head = (f"Overlay {inert(overlay, MAX_ECHO)}: {len(changed)} of {compared} "
             f"disease{'s' if compared != 1 else ''} change rank or tier.")
     lines += [f"# {head}" if markdown else head, ""]
 
@@ -252,12 +239,15 @@ def register(app, knowledge, fail, out, state) -> None:
         from ..views.html_page import explain_html
 
         try:
+            from .common import check_output
+
+            target = check_output(ex["output"])  # before any work
             kb = knowledge()
             cons = _constraints(kw["exclude_source"], kw["route"], kw["clinical_only"], kw["population"])
             adv = advisor.consult(kb, kw["disease"], cons)
             page = explain_html(kb, adv)
-            if ex["output"] and ex["output"] != "-":
-                write_atomic(ex["output"], page)
+            if target is not None:
+                write_atomic(target, page)
                 typer.echo(f"msc-ev: wrote {ex['output']} ({len(adv.trace)} steps)", err=True)
             else:
                 sys.stdout.write(page)
@@ -284,7 +274,9 @@ def register(app, knowledge, fail, out, state) -> None:
         try:
             base = knowledge()
             if not Path(overlay).is_dir():
-                raise UsageError(f"overlay directory not found: {overlay}")
+                from ..advisor.fileio import name_of
+
+                raise UsageError(f"overlay directory not found: {name_of(overlay)}")
             overlaid = advisor.load_cached(state.kb_dir, (*state.kb_extra, overlay))
             entries = whatif.diff(base, overlaid, list(diseases) if diseases else None)
         except AdvisorError as exc:

@@ -38,6 +38,13 @@ def runner():
     return CliRunner()
 
 
+def _journal_of(kb, lines, top=3):
+    """A journal as an interrupted run leaves it: its header line (the options and knowledge of the
+    run), then the row lines written so far."""
+    header = B.journal_header(kb, advisor.Constraints(), top, None, [])
+    return json.dumps(header, ensure_ascii=False, sort_keys=True) + "\n" + "".join(lines)
+
+
 @pytest.fixture
 def counting(monkeypatch):
     """Count the consultations batch makes (in-process, --jobs 1)."""
@@ -277,7 +284,7 @@ def test_atomic_write_leaves_target_untouched_on_failure(kb, tmp_path, monkeypat
         assert target.read_text() == existing
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["out.csv.part"] + (["out.csv"] if existing else []))  # no temp file left behind
-    journal = [json.loads(line) for line in (tmp_path / "out.csv.part").read_text().splitlines()]
+    journal = B.read_journal(tmp_path / "out.csv.part")
     assert [r["input"] for r in journal] == ["knee oa", "perinatal brain injury", "multiple sclerosis"]
 
 
@@ -302,7 +309,7 @@ def test_resume_after_interruption_skips_done_rows(kb, tmp_path, counting):
     lines = full.read_text().splitlines(keepends=True)
     # an interrupted run: two rows journalled, the third half written
     target = tmp_path / "out.jsonl"
-    (tmp_path / "out.jsonl.part").write_text("".join(lines[:2]) + lines[2][:40])
+    (tmp_path / "out.jsonl.part").write_text(_journal_of(kb, lines[:2]) + lines[2][:40])
     counting.clear()
     outcome = B.run(kb, items, [], fmt="jsonl", output=str(target), resume=True)
     assert counting == ["AD", "multiple sclerosis", "osteoarthritis"]
@@ -313,21 +320,26 @@ def test_resume_after_interruption_skips_done_rows(kb, tmp_path, counting):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "jsonl"])
-def test_resume_on_complete_output_does_nothing(kb, tmp_path, counting, fmt):
+def test_resume_on_a_finished_output_scores_every_row_again(kb, tmp_path, counting, fmt):
+    """A finished output records neither the options nor the knowledge of its run: it cannot be
+    checked, so nothing is taken from it."""
     items = B.parse_text("knee oa\nAD\n")
     target = tmp_path / f"out.{fmt}"
     B.run(kb, items, [], fmt=fmt, output=str(target))
     before = target.read_bytes()
     counting.clear()
-    outcome = B.run(kb, items, [], fmt=fmt, output=str(target), resume=True)
-    assert counting == []
-    assert outcome.resumed == 2 and outcome.failed
+    notices = []
+    outcome = B.run(kb, items, [], fmt=fmt, output=str(target), resume=True, notice=notices.append)
+    assert counting == ["knee oa", "AD"]
+    assert notices == [f"--resume: no journal out.{fmt}.part (the run finished); scoring every row again"]
+    assert outcome.resumed == 0 and outcome.failed
     assert target.read_bytes() == before
 
 
 def test_resume_with_grown_input_scores_only_new_rows(kb, tmp_path, counting):
     target = tmp_path / "out.csv"
-    B.run(kb, B.parse_text("knee oa\n"), [], fmt="csv", output=str(target))
+    B.run(kb, B.parse_text("knee oa\n"), [], fmt="jsonl", output=str(tmp_path / "first.jsonl"))
+    (tmp_path / "out.csv.part").write_text(_journal_of(kb, [(tmp_path / "first.jsonl").read_text()]))
     counting.clear()
     B.run(kb, B.parse_text("knee oa\nperinatal brain injury\n"), [], fmt="csv", output=str(target), resume=True)
     assert counting == ["perinatal brain injury"]
@@ -339,15 +351,17 @@ def test_resume_with_grown_input_scores_only_new_rows(kb, tmp_path, counting):
 def test_resume_refuses_output_of_another_input(kb, tmp_path):
     target = tmp_path / "out.jsonl"
     B.run(kb, B.parse_text("knee oa\n"), [], fmt="jsonl", output=str(target))
+    (tmp_path / "out.jsonl.part").write_text(_journal_of(kb, [target.read_text()]))
     with pytest.raises(advisor.UsageError, match="row 1 holds 'knee oa' but input row 1 is 'AD'"):
         B.run(kb, B.parse_text("AD\n"), [], fmt="jsonl", output=str(target), resume=True)
 
 
-def test_cli_resume_counts_resumed_rows(runner, tmp_path):
+def test_cli_resume_counts_resumed_rows(runner, tmp_path, kb):
     p = tmp_path / "in.txt"
     p.write_text("knee oa\nperinatal brain injury\n")
     o = tmp_path / "out.csv"
-    assert runner.invoke(cli.app, ["batch", str(p), "-o", str(o)]).exit_code == 0
+    assert runner.invoke(cli.app, ["batch", str(p), "-o", str(tmp_path / "rows.jsonl")]).exit_code == 0
+    (tmp_path / "out.csv.part").write_text(_journal_of(kb, [(tmp_path / "rows.jsonl").read_text()]))
     res = runner.invoke(cli.app, ["batch", str(p), "-o", str(o), "--resume"])
     assert res.exit_code == 0
     assert res.stderr.startswith("batch: 2 rows: 2 ok, 0 unknown, 0 ambiguous, 0 error (2 resumed) in ")
@@ -387,7 +401,7 @@ def test_ctrl_c_stops_between_rows_and_keeps_finished_rows(kb, tmp_path, monkeyp
               output=str(target))
     assert calls == ["knee oa", "perinatal brain injury"]  # the row in progress finished, then it stopped
     assert not target.exists()
-    journal = [json.loads(line) for line in (tmp_path / "out.csv.part").read_text().splitlines()]
+    journal = B.read_journal(tmp_path / "out.csv.part")
     assert [(r["input"], r["status"]) for r in journal] == [("knee oa", "ok"), ("perinatal brain injury", "ok")]
     assert signal.getsignal(signal.SIGINT) is before  # the caller's handler is back
 
@@ -419,9 +433,9 @@ def test_output_to_an_unwritable_place_is_refused_before_scoring(runner, tmp_pat
     p = tmp_path / "in.txt"
     p.write_text("knee oa\n")
     msg = _cli_error(runner.invoke(cli.app, ["batch", str(p), "-o", "/proc/msc-ev-out.csv"]))
-    assert msg == "msc-ev: cannot write /proc/msc-ev-out.csv: No such file or directory (msc-ev-out.csv.part)"
+    assert msg == "msc-ev: cannot write /proc/msc-ev-out.csv: no file can be created in /proc (No such file or directory)"
     msg = _cli_error(runner.invoke(cli.app, ["batch", str(p), "-o", str(tmp_path / "no" / "out.csv")]))
-    assert msg == f"msc-ev: cannot write {tmp_path / 'no' / 'out.csv'}: directory '{tmp_path / 'no'}' does not exist"
+    assert msg == f"msc-ev: cannot write {tmp_path / 'no' / 'out.csv'}: directory {tmp_path / 'no'} does not exist"
     assert counting == []
 
 
@@ -544,7 +558,7 @@ def test_rows_are_written_as_they_complete_to_a_file(kb, tmp_path, monkeypatch):
     real = B.consult
 
     def spy(kb_, text, constraints):
-        seen.append(len(journal.read_text().splitlines()) if journal.exists() else None)
+        seen.append(len(B.read_journal(journal)) if journal.exists() else None)
         return real(kb_, text, constraints)
 
     monkeypatch.setattr(B, "consult", spy)
@@ -571,7 +585,7 @@ def test_resume_appends_to_the_journal_after_a_torn_line(kb, tmp_path, counting)
     lines = full.read_text().splitlines(keepends=True)
     target = tmp_path / "out.jsonl"
     journal = tmp_path / "out.jsonl.part"
-    journal.write_text(lines[0] + lines[1][:25])
+    journal.write_text(_journal_of(kb, lines[:1]) + lines[1][:25])
     counting.clear()
     B.run(kb, items, [], fmt="jsonl", output=str(target), resume=True)
     assert counting == ["AD", "perinatal brain injury"]
@@ -626,7 +640,7 @@ def test_signal_ends_workers_quietly_and_the_output_resumes(tmp_path, sig, code,
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if journal.exists() and journal.read_text().count("\n") >= 3:
+        if journal.exists() and journal.read_text().count("\n") >= 4:  # the header line and 3 rows
             break
         time.sleep(0.01)
     proc.send_signal(getattr(signal, sig))
@@ -677,7 +691,7 @@ def test_resume_with_a_garbage_journal_rescores_from_the_first_bad_line(kb, tmp_
     B.run(kb, items, [], fmt="jsonl", output=str(full))
     first = full.read_text().splitlines(keepends=True)[0]
     target = tmp_path / "out.jsonl"
-    (tmp_path / "out.jsonl.part").write_text(first + "[" * 100_000 + "\n" + "x" * 2_000_000)
+    (tmp_path / "out.jsonl.part").write_text(_journal_of(kb, [first]) + "[" * 100_000 + "\n" + "x" * 2_000_000)
     counting.clear()
     outcome = B.run(kb, items, [], fmt="jsonl", output=str(target), resume=True)
     assert counting == ["AD"] and outcome.resumed == 1

@@ -133,7 +133,8 @@ def test_the_table_checks_what_it_claims(places):
     code, out, err, _ = _run(["advise", Q, "-f", "json", "-o", f"{places['tmp']}/no/such/dir/advice.json"],
                              places, False)
     assert (code, out) == (2, b"")
-    assert err == f"msc-ev: cannot write {places['tmp']}/no/such/dir/advice.json: No such file or directory\n".encode()
+    assert err == (f"msc-ev: cannot write {places['tmp']}/no/such/dir/advice.json: directory "
+                   f"{places['tmp']}/no/such/dir does not exist\n").encode()
 
 
 def test_parse_reads_the_options_as_click_does(monkeypatch):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-
+from ..advisor.echo import inert
 from ..advisor.text import authors  # noqa: F401  (re-exported: the exports' author parsing)
 
 FORMATS = ("bibtex", "ris", "csl-json")
@@ -44,7 +44,7 @@ _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#
 
 
 def _tex(s: str) -> str:
-    return "".join(_TEX.get(ch, ch) for ch in str(s))
+    return "".join(_TEX.get(ch, ch) for ch in inert(s))  # one field a line, no control character
 
 
 def bibtex(kb, keys) -> str:
@@ -59,11 +59,11 @@ def bibtex(kb, keys) -> str:
         if e["doi"]:
             fields.append(("doi", _tex(e["doi"])))
         if e["pmid"]:
-            fields.append(("pmid", str(e["pmid"])))
+            fields.append(("pmid", _tex(str(e["pmid"]))))
         if e["note"]:
             fields.append(("note", _tex(e["note"])))
         body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields)
-        out.append(f"@article{{{key},\n{body}\n}}\n")
+        out.append(f"@article{{{inert(key)},\n{body}\n}}\n")
     return "\n".join(out)
 
 
@@ -71,9 +71,13 @@ def bibtex(kb, keys) -> str:
 
 
 def ris(kb, keys) -> str:
+    """RIS: one tag a line; every value made inert (a newline in a field cannot start a record)."""
     out = []
     for key in keys:
         e = _entry(kb, key)
+        e = {k: (inert(v) if isinstance(v, str) else v) for k, v in e.items()}
+        e["authors"] = [(inert(f), inert(g) if g else g) for f, g in e["authors"]]
+        key = inert(key)
         lines = ["TY  - JOUR", f"ID  - {key}"]
         lines += [f"AU  - {f}, {g}" if g else f"AU  - {f}" for f, g in e["authors"]]
         lines += [f"TI  - {e['title']}", f"T2  - {e['journal']}", f"JO  - {e['journal']}", f"PY  - {e['year']}"]

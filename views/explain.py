@@ -17,6 +17,7 @@ import difflib
 
 from ..advisor.axes import AXIS_OF, AXIS_WORD, ITEM_AXIS as SUPPORT_AXIS
 from ..advisor.consult import AXES, DISCLAIMER, Advice, Rec
+from ..advisor.echo import inert, markdown_text
 from ..advisor.errors import UnknownItem
 from ..advisor.kb import Knowledge
 from ..advisor.kbtools import rule_ids, rule_json  # noqa: F401  (rule_json re-exported)
@@ -75,6 +76,9 @@ class Doc:
 
 
     def markdown(self) -> str:
+        """The document as Markdown; text from the knowledge or the input made inert and its HTML
+        literal (advisor/echo.py ``markdown_text``)."""
+        md = markdown_text
         out: list[str] = []
         prev = None
         for b in self.blocks:
@@ -82,15 +86,15 @@ class Doc:
             if kind != "li" and prev == "li":
                 out.append("")
             if kind == "h":
-                out += [f"## {b[1]}", ""]
+                out += [f"## {md(b[1])}", ""]
             elif kind == "p":
-                out += [b[1], ""]
+                out += [md(b[1], keep_newlines=True), ""]
             elif kind == "li":
-                out.append(f"{'  ' * b[2]}- {b[1]}")
+                out.append(f"{'  ' * b[2]}- {md(b[1])}")
             elif kind == "code":
-                out += ["```", *b[1], "```", ""]
+                out += ["```", *(inert(line) for line in b[1]), "```", ""]
             elif kind == "note":
-                out += [f"> _{b[1]}_", ""]
+                out += [f"> _{md(b[1])}_", ""]
             prev = kind
         if prev == "li":
             out.append("")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..advisor.axes import AXIS_OF as axis_of
 from ..advisor.consult import AXES, DISCLAIMER, Advice
+from ..advisor.echo import inert, markdown_text
 from ..advisor.kb import Knowledge
 from .render import TITLES
 from ..advisor.scoring import words
@@ -108,7 +109,7 @@ def explain_markdown(kb: Knowledge, adv: Advice) -> str:
         lines.append(f"- **{head}**")
         lines += [f"  - {k}" for k in kids]
     lines += ["", f"_{DISCLAIMER}_", ""]
-    return "\n".join(lines)
+    return "\n".join(markdown_text(line) for line in lines)  # every line inert, its HTML literal
 
 
 def _graph(adv: Advice):
@@ -143,11 +144,12 @@ def _graph(adv: Advice):
 def explain_mermaid(kb: Knowledge, adv: Advice) -> str:
     nodes, edges = _graph(adv)
     shape = {"input": ('["', '"]'), "derived": ('("', '")'), "rule": ('[["', '"]]'), "item": ('{{"', '"}}')}
-    lines = [f"%% Reasoning graph for {adv.resolution.name} ({adv.resolution.id}). {DISCLAIMER}",
+    lines = [f"%% Reasoning graph for {inert(adv.resolution.name)} ({inert(adv.resolution.id)}). {DISCLAIMER}",
              "flowchart LR"]
     for fid, (nid, kind) in nodes.items():
         a, b = shape[kind]
-        lines.append(f"  {nid}{a}{fid.replace(chr(34), '#quot;')}{b}:::{kind}")
+        label = inert(fid).replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+        lines.append(f"  {nid}{a}{label}{b}:::{kind}")
     for x, y in edges:
         lines.append(f"  {x} --> {y}")
     lines += ["  classDef input fill:#eeeeee,stroke:#999999", "  classDef derived fill:#e8f4ff,stroke:#3377aa",
@@ -158,8 +160,8 @@ def explain_mermaid(kb: Knowledge, adv: Advice) -> str:
 def explain_dot(kb: Knowledge, adv: Advice) -> str:
     nodes, edges = _graph(adv)
     shape = {"input": "box", "derived": "ellipse", "rule": "box3d", "item": "hexagon"}
-    esc = lambda s: s.replace("\\", "\\\\").replace('"', '\\"')  # noqa: E731
-    lines = [f"// Reasoning graph for {adv.resolution.name} ({adv.resolution.id}). {DISCLAIMER}",
+    esc = lambda s: inert(s).replace("\\", "\\\\").replace('"', '\\"')  # noqa: E731
+    lines = [f"// Reasoning graph for {inert(adv.resolution.name)} ({inert(adv.resolution.id)}). {DISCLAIMER}",
              "digraph reasoning {", "  rankdir=LR;", "  node [fontsize=10];"]
     for fid, (nid, kind) in nodes.items():
         lines.append(f'  {nid} [label="{esc(fid)}", shape={shape[kind]}];')

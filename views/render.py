@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from ..advisor.consult import AXES, Advice
+from ..advisor.echo import markdown_text
 from ..advisor.scoring import words  # noqa: F401  (re-exported for the views)
 
 from ..advisor.text import TITLES, cite_label, short_cite  # noqa: F401  (re-exported for the views)
@@ -72,4 +73,4 @@ def markdown(kb, adv: Advice, top: int | None = None) -> str:
         ref = adv.references[k]
         lines.append(f"- `{k}`: {ref['authors']} {ref['title']}. {ref['journal']} {ref['year']}. ({cite_label(kb, k)})")
     lines += ["", f"_{adv.disclaimer}_", ""]
-    return "\n".join(lines)
+    return "\n".join(markdown_text(line) for line in lines)  # every line inert, its HTML literal
