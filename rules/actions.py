@@ -89,7 +89,9 @@ def run(rule: Rule, bound: dict[str, dict], w: Weights) -> tuple[list[dict], lis
             k = p["comparison"]
             return [_contribution(rule, p["axis"], p["item"], cf=cf, tier=4, basis="indirect", paper=k["paper"],
                                   evidence="", origin="comparison", clinical=0, model="review-inference",
-                                  order=order_key(4, cf, HEURISTIC_ORDER % 10**4), comparison=k["comparison"])], []
+                                  # weaker than any evidence item of the same paper, whatever the weights:
+                                  # one paper counts once, by its study before a general statement citing it
+                                  order=order_key(4, 0, HEURISTIC_ORDER % 10**4), comparison=k["comparison"])], []
         return [_contribution(rule, p["axis"], p["item"], cf=cf, tier=4, basis=p.get("basis", "indirect"),
                               paper="", evidence="", origin="heuristic", clinical=0, model="review-inference",
                               order=HEURISTIC_ORDER)], []

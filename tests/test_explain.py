@@ -43,27 +43,31 @@ def oa(kbc):
 WHY = """\
 Why intra-articular for Osteoarthritis?
 Disease: Osteoarthritis (osteoarthritis, matched by exact)
-route intra-articular (Intra-articular injection): rank 1 of 3 administration routes, score 0.592
+route intra-articular (Intra-articular injection): rank 1 of 3 administration routes, score 0.616
 (suggestive), strongest evidence: in-vivo
-Tier 2 (direct): the best tier among its supporting contributions; candidates are ordered by tier,
-then by the reviews' comparisons, then by score.
+Tier 2 (direct): the best tier among its supporting contributions that are at least as strong as the
+strongest evidence against it; candidates are ordered by tier, then by score, and a comparison made
+in this disease lifts the candidate it favours over the ones it names.
 Contributions (3):
   - 1. rule sup-route: cf +0.400, tier 2 (direct), evidence cai2020-t2-26a
     - Intra-articular ES-MSC exosomes eased osteoarthritis, raising chondrocyte proliferation and
       type II collagen synthesis and lowering IL-1beta expression. [in-vivo, human donor, exosome;
       Osteoarthritis: direct: the disease asked about]
     - cites Cai et al. 2020 [107] -> Wang YF et al. 2017, Stem Cell Res Ther
-  - 2. rule sup-route: cf +0.200, tier 4 (indirect), evidence cai2020-t2-26b
+  - 2. rule route-reach-local: cf +0.200, tier 4 (reach)
+    - A route that delivers into or onto the organ asked about (topical for skin and the eye's
+      surface, intraocular for the retina, intra-articular for joints) is always listed, by reach.
+    - cites Cai et al. 2020 [107] -> Wang YF et al. 2017, Stem Cell Res Ther
+    - cites Cai et al. 2020 [108] -> Zhang S et al. 2016, Osteoarthr Cartilage
+  - 3. rule sup-route: cf +0.200, tier 4 (indirect), evidence cai2020-t2-26b
     - Human ES-MSC exosomes regenerated osteochondral defects with well-formed hyaline cartilage
       that merged with the surrounding cartilage, close to age-matched unoperated joints. [in-vivo,
       human donor, exosome; Cartilage defect: indirect: same organ system, another process]
     - cites Cai et al. 2020 [108] -> Zhang S et al. 2016, Osteoarthr Cartilage
-  - 3. rule route-reach: cf +0.150, tier 4 (indirect)
-    - A route the reviews report reaching the organ system asked about is a candidate.
 Combination (MYCIN certainty factors, strongest first):
     0.400 + 0.200 x (1 - 0.400) = 0.520
-    0.520 + 0.150 x (1 - 0.520) = 0.592
-Score: 0.592 (suggestive)
+    0.520 + 0.200 x (1 - 0.520) = 0.616
+Score: 0.616 (suggestive)
 Note: Research and teaching aid, not medical advice: rankings summarise mostly preclinical findings
 from two reviews (Heo & Kim 2018; Cai et al. 2020) and must not guide the care of any patient.
 """
@@ -110,23 +114,24 @@ WHY_NOT_UNSUPPORTED = """\
 Why not intranasal for Osteoarthritis?
 Disease: Osteoarthritis (osteoarthritis, matched by exact)
 route intranasal (Intranasal administration) got no support for Osteoarthritis.
-  - blocked by guard-route-reach (cai2020-t2-18): the route does not reach the organ system asked
-    about
 Rules that could support intranasal (their declared conditions, checked against this consultation):
   - [x] sup-route: needs an evidence item (e) whose disease is the disease of r and registered is 0
-    and route is not empty and reaches is 1: the nearest, evidence cai2020-t2-18, fails 'reaches is
-    1' (its reaches is 0)
+    and route is not empty and reaches is 1: the nearest, evidence cai2020-t2-18, fails 'disease is
+    the disease of r' (its disease is 'other-organ+inflammation-autoimmunity')
   - [x] gen-exosome-intranasal-cns: needs the query (q) whose organ is nervous-system: the nearest,
     query, fails 'organ is nervous-system' (its organ is 'cartilage-joint')
-  - [x] route-reach: needs a route (r) whose reaches is 1: the nearest, route intranasal, fails
-    'reaches is 1' (its reaches is 0)
+  - [x] route-reach-local: needs a route (r) whose reaches is 1 and local is 1: the nearest, route
+    intranasal, fails 'reaches is 1' (its reaches is 0)
+  - [x] route-reach-systemic: needs a route (r) whose reaches is 1 and local is 0: the nearest,
+    route intranasal, fails 'reaches is 1' (its reaches is 0)
   - [x] route-gentle-neonate: needs a population of the consultation (p) whose population is
     neonate: the nearest, population:adult, fails 'population is neonate' (its population is
     'adult')
 Evidence items about intranasal in the knowledge base (2):
   - cai2020-t2-06 (autism-spectrum-disorder): not transferred: another organ system
     (nervous-system), no shared process (neurodevelopmental)
-  - cai2020-t2-18 (perinatal-brain-injury): counted at tier 4 (indirect)
+  - cai2020-t2-18 (perinatal-brain-injury): its route is not transferred: a study of another organ
+    system (nervous-system) says nothing of where a route delivers here
 No single change tried (up to three new studies of this disease, excluding up to three candidates,
 one weight anywhere in its range) puts intranasal first.
 Note: Research and teaching aid, not medical advice: rankings summarise mostly preclinical findings
@@ -174,87 +179,91 @@ flowchart LR
   n0[["1. caution-preclinical"]]:::rule
   n1["query"]:::input
   n2("caution:preclinical-only::"):::derived
-  n3[["2. rel-self"]]:::rule
-  n4["disease:insulin-resistance"]:::input
-  n5("relation:insulin-resistance"):::derived
-  n6[["3. rel-organ-process"]]:::rule
-  n7["disease:same-organ+metabolic"]:::input
-  n8("relation:same-organ+metabolic"):::derived
-  n9[["4. rel-same-organ"]]:::rule
-  n10["disease:same-organ+other-process"]:::input
-  n11("relation:same-organ+other-process"):::derived
-  n12[["5. rel-same-process"]]:::rule
-  n13["disease:other-organ+metabolic"]:::input
-  n14("relation:other-organ+metabolic"):::derived
-  n15[["6. sup-source"]]:::rule
-  n16["ev:cai2020-54"]:::input
-  n17("contribution:source:bm-msc:sup-source:cai2020-54"):::derived
-  n18[["7. sup-source"]]:::rule
-  n19["ev:cai2020-33"]:::input
-  n20("contribution:source:bm-msc:sup-source:cai2020-33"):::derived
-  n21[["8. ctx-unstated-source"]]:::rule
-  n22["ev:heo2018-40a"]:::input
-  n23("context:unstated-source:heo2018-40a"):::derived
-  n24[["9. ctx-unstated-source"]]:::rule
-  n25["ev:heo2018-43f"]:::input
-  n26("context:unstated-source:heo2018-43f"):::derived
-  n27[["10. route-reach"]]:::rule
-  n28["route:intravenous"]:::input
-  n29("contribution:route:intravenous:route-reach:"):::derived
-  n30[["11. route-reach"]]:::rule
-  n31["route:systemic"]:::input
-  n32("contribution:route:systemic:route-reach:"):::derived
-  n33[["12. ctx-readiness"]]:::rule
-  n34["cmp:readiness-bm-msc"]:::input
-  n35("context:readiness:readiness-bm-msc"):::derived
-  n36[["13. ctx-readiness"]]:::rule
-  n37["cmp:readiness-uc-msc"]:::input
-  n38("context:readiness:readiness-uc-msc"):::derived
-  n39[["14. caution-opposing"]]:::rule
-  n40("caution:opposing-evidence::cai2020-54"):::derived
-  n41{{"source bm-msc: rank 1, tier 4, score -0.150"}}:::item
-  n42{{"route intravenous: rank 1, tier 4, score 0.150"}}:::item
-  n43{{"route systemic: rank 2, tier 4, score 0.150"}}:::item
+  n3[["2. caution-no-route-evidence"]]:::rule
+  n4("caution:no-route-evidence::"):::derived
+  n5[["3. rel-self"]]:::rule
+  n6["disease:insulin-resistance"]:::input
+  n7("relation:insulin-resistance"):::derived
+  n8[["4. rel-organ-process"]]:::rule
+  n9["disease:same-organ+metabolic"]:::input
+  n10("relation:same-organ+metabolic"):::derived
+  n11[["5. rel-same-organ"]]:::rule
+  n12["disease:same-organ+other-process"]:::input
+  n13("relation:same-organ+other-process"):::derived
+  n14[["6. rel-same-process"]]:::rule
+  n15["disease:other-organ+metabolic"]:::input
+  n16("relation:other-organ+metabolic"):::derived
+  n17[["7. sup-source"]]:::rule
+  n18["ev:cai2020-54"]:::input
+  n19("contribution:source:bm-msc:sup-source:cai2020-54"):::derived
+  n20[["8. sup-source"]]:::rule
+  n21["ev:cai2020-33"]:::input
+  n22("contribution:source:bm-msc:sup-source:cai2020-33"):::derived
+  n23[["9. ctx-unstated-source"]]:::rule
+  n24["ev:heo2018-40a"]:::input
+  n25("context:unstated-source:heo2018-40a"):::derived
+  n26[["10. ctx-unstated-source"]]:::rule
+  n27["ev:heo2018-43f"]:::input
+  n28("context:unstated-source:heo2018-43f"):::derived
+  n29[["11. route-reach-systemic"]]:::rule
+  n30["route:intravenous"]:::input
+  n31("contribution:route:intravenous:route-reach-systemic:"):::derived
+  n32[["12. route-reach-systemic"]]:::rule
+  n33["route:systemic"]:::input
+  n34("contribution:route:systemic:route-reach-systemic:"):::derived
+  n35[["13. ctx-readiness"]]:::rule
+  n36["cmp:readiness-bm-msc"]:::input
+  n37("context:readiness:readiness-bm-msc"):::derived
+  n38[["14. ctx-readiness"]]:::rule
+  n39["cmp:readiness-uc-msc"]:::input
+  n40("context:readiness:readiness-uc-msc"):::derived
+  n41[["15. caution-opposing"]]:::rule
+  n42("caution:opposing-evidence::cai2020-54"):::derived
+  n43{{"source bm-msc: rank 1, tier 5, score -0.150"}}:::item
+  n44{{"route intravenous: rank 1, tier 4, score 0.100"}}:::item
+  n45{{"route systemic: rank 2, tier 4, score 0.100"}}:::item
   n1 --> n0
   n0 --> n2
-  n4 --> n3
-  n3 --> n5
-  n1 --> n6
-  n7 --> n6
-  n6 --> n8
-  n1 --> n9
-  n10 --> n9
-  n9 --> n11
-  n1 --> n12
-  n13 --> n12
-  n12 --> n14
-  n5 --> n15
-  n16 --> n15
-  n15 --> n17
-  n14 --> n18
-  n19 --> n18
-  n18 --> n20
-  n8 --> n21
-  n22 --> n21
-  n21 --> n23
-  n8 --> n24
-  n25 --> n24
-  n24 --> n26
-  n28 --> n27
-  n27 --> n29
-  n31 --> n30
-  n30 --> n32
-  n34 --> n33
-  n33 --> n35
-  n37 --> n36
-  n36 --> n38
-  n5 --> n39
-  n16 --> n39
-  n39 --> n40
-  n17 --> n41
-  n20 --> n41
-  n29 --> n42
-  n32 --> n43
+  n1 --> n3
+  n3 --> n4
+  n6 --> n5
+  n5 --> n7
+  n1 --> n8
+  n9 --> n8
+  n8 --> n10
+  n1 --> n11
+  n12 --> n11
+  n11 --> n13
+  n1 --> n14
+  n15 --> n14
+  n14 --> n16
+  n7 --> n17
+  n18 --> n17
+  n17 --> n19
+  n16 --> n20
+  n21 --> n20
+  n20 --> n22
+  n10 --> n23
+  n24 --> n23
+  n23 --> n25
+  n10 --> n26
+  n27 --> n26
+  n26 --> n28
+  n30 --> n29
+  n29 --> n31
+  n33 --> n32
+  n32 --> n34
+  n36 --> n35
+  n35 --> n37
+  n39 --> n38
+  n38 --> n40
+  n7 --> n41
+  n18 --> n41
+  n41 --> n42
+  n19 --> n43
+  n22 --> n43
+  n31 --> n44
+  n34 --> n45
   classDef input fill:#eeeeee,stroke:#999999
   classDef derived fill:#e8f4ff,stroke:#3377aa
   classDef rule fill:#fff4d6,stroke:#aa8800

@@ -418,10 +418,10 @@ def test_claims_the_issue_found_uncovered_are_now_cited(cite, kb):
     assert cite in _cited_numbers(kb)
 
 
-LOCAL_REACH = {  # route -> the organ systems it reaches
-    "intramyocardial": ["cardiovascular"], "intra-articular": ["cartilage-joint"], "intranasal": ["nervous-system"],
-    "intracerebral": ["nervous-system"], "intraocular": ["eye"], "periocular": ["eye"], "inhalation": ["lung"],
-    "implantation": ["bone"], "subcutaneous": ["skin"], "topical": ["connective-tissue"],
+LOCAL_REACH = {  # route -> the organ systems (or sites of one: brain, inner-eye, ocular-surface) it reaches
+    "intramyocardial": ["cardiovascular"], "intra-articular": ["cartilage-joint"], "intranasal": ["brain"],
+    "intracerebral": ["brain"], "intraocular": ["inner-eye"], "periocular": ["eye"], "inhalation": ["lung"],
+    "implantation": ["bone"], "subcutaneous": ["skin"], "topical": ["connective-tissue", "skin", "ocular-surface"],
     "intraperitoneal": ["liver", "nervous-system"],
 }
 
@@ -504,8 +504,10 @@ def test_umbrella_diseases_hold_their_kinds(kb):
 COMPARISONS = {  # id -> axis, kind, better, worse or tie, scope (diseases, organ, process), cited numbers
     "glioblastoma-uc-over-bm-and-ad": ("source", "preference", "uc-msc", ["bm-msc", "ad-msc"], (["glioblastoma"], None, None), ["cai2020:21"]),
     "neurite-outgrowth-menstrual-best": ("source", "preference", "menstrual-msc", ["uc-msc", "bm-msc", "chorion-msc"], ([], "nervous-system", "degeneration"), ["cai2020:4"]),
-    "immunomodulation-es-over-bm-and-ad": ("source", "preference", "es-msc", ["bm-msc", "ad-msc"], ([], None, None), ["cai2020:103"]),
-    "neuroprotection-es-over-fetal": ("source", "preference", "es-msc", ["fetal-msc"], ([], None, None), ["cai2020:106"]),
+    "immunomodulation-es-over-bm-and-ad": ("source", "preference", "es-msc", ["bm-msc", "ad-msc"],
+                                           ([], None, "inflammation-autoimmunity"), ["cai2020:103"]),
+    "neuroprotection-es-over-fetal": ("source", "preference", "es-msc", ["fetal-msc"], ([], "nervous-system", None),
+                                      ["cai2020:106"]),
     "species-human-over-mouse-airway": ("species", "preference", "human", ["mouse"], (["allergic-asthma"], None, None), ["cai2020:40"]),
     "vesicle-exosomes-over-cells-liver-fibrosis": ("vesicle", "preference", "exosome", ["parent-cells"], (["liver-fibrosis"], None, None), ["cai2020:41"]),
     "engineering-hypoxia-over-normal-culture": ("engineering", "preference", "preconditioning-hypoxia", [], (["myocardial-infarction"], None, None), ["cai2020:48", "cai2020:49"]),

@@ -238,7 +238,7 @@ def test_evidence_suggestion_for_a_route_flips_the_ranking(kb, tmp_path):
 
 
 @pytest.mark.parametrize("query, item, want", [
-    ("parkinson's disease", "uc-msc", {"change": "excluding bm-msc, menstrual-msc, ad-msc, wj-msc and es-msc",
+    ("parkinson's disease", "uc-msc", {"change": "excluding bm-msc",
                                        "kind": "constraint", "verified_top": "uc-msc"}),
     ("psoriasis", "bm-msc", {"change": "excluding ad-msc and uc-msc",
                              "kind": "constraint", "verified_top": "bm-msc"}),
