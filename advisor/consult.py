@@ -613,7 +613,8 @@ def _contribution(kb: Knowledge, f: dict, relations: dict[str, dict | None], mem
                    tuple(kb.citations(cmp)))
         else:
             cites = rule_citations(kb, f["rule"])
-            if not cites:  # a rule of the reviews' general kind (an option fits, a route reaches): the record says where
+            if not cites and f["basis"] != "reach":  # an option fits: its record says where the reviews report it
+                # (a route listed by reach rests on anatomy, not on a paper: it cites none)
                 rec = _catalogue(kb, AXIS_OF[f["axis"]]).get(f["item"]) or {}
                 cites = kb.citations(rec) if rec.get("cites") else []
             hit = (RULES[f["rule"]].description, tuple(cites))

@@ -272,7 +272,7 @@ def register(app, knowledge, fail, out, state):
         try:
             chosen = pick(fmt.value if fmt else None, output, gaps)
             if output and output != "-":
-                B._check_output(output)
+                B.check_output(output, (input,) if input else ())  # before any work: never the input
             kb = knowledge()
             base = resolved(kb, constraints(exclude_source, route, clinical_only, population))
             carried: list[str] = []

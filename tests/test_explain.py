@@ -57,8 +57,6 @@ Contributions (3):
   - 2. rule route-reach-local: cf +0.200, tier 4 (reach)
     - A route that delivers into or onto the organ asked about (topical for skin and the eye's
       surface, intraocular for the retina, intra-articular for joints) is always listed, by reach.
-    - cites Cai et al. 2020 [107] -> Wang YF et al. 2017, Stem Cell Res Ther
-    - cites Cai et al. 2020 [108] -> Zhang S et al. 2016, Osteoarthr Cartilage
   - 3. rule sup-route: cf +0.200, tier 4 (indirect), evidence cai2020-t2-26b
     - Human ES-MSC exosomes regenerated osteochondral defects with well-formed hyaline cartilage
       that merged with the surrounding cartilage, close to age-matched unoperated joints. [in-vivo,
