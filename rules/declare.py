@@ -374,7 +374,7 @@ def _read(path: Path, check):
     of the JSON after that line, and a copy whose hashes do not match (edited, truncated, rotted),
     that cannot be read or that does not validate is made again from the YAML, with one note on
     standard error."""
-    from ..advisor.fileio import cache_dir, note, write_cache
+    from ..cachefiles import cache_dir, note, write_cache
 
     data = path.read_bytes()
     source = hashlib.sha256(data).hexdigest()

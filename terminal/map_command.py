@@ -31,12 +31,7 @@ class MapFmt(str, Enum):
     html = "html"
 
 
-class InFmt(str, Enum):
-    text = "text"
-    csv = "csv"
-    tsv = "tsv"
-    yaml = "yaml"
-    json = "json"
+from .batch_command import InFmt  # noqa: E402  (the same input formats as batch)
 
 
 class Group(str, Enum):

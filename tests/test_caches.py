@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from msc_ev import advisor
+from msc_ev import advisor, cachefiles
 from msc_ev.advisor import fileio, icd, kbcache
 
 CLI = [sys.executable, "-c", "from msc_ev.cli import main; main()"]
@@ -27,8 +27,8 @@ CLI = [sys.executable, "-c", "from msc_ev.cli import main; main()"]
 @pytest.fixture(autouse=True)
 def _fresh_notes(monkeypatch):
     # in-process tests: each starts as a new process would (no note given, no directory found unwritable)
-    monkeypatch.setattr(fileio, "_noted", set())
-    monkeypatch.setattr(fileio, "_unwritable", {})
+    monkeypatch.setattr(cachefiles, "_noted", set())
+    monkeypatch.setattr(cachefiles, "_unwritable", {})
 
 
 def _run(args, cache: Path, tmpdir: Path | None = None, stdin: str | None = None, limit_bytes: int | None = None):

@@ -8,9 +8,7 @@ they skip, saying why, when either is missing. Screenshots and a PDF print go to
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,9 +19,6 @@ from msc_ev.views.html_page import explain_html
 from msc_ev.cli import app
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = os.environ.get("MSC_EV_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 DISEASE = "perinatal brain injury"
 
 runner = CliRunner()
@@ -101,23 +96,6 @@ def test_cli_output_needs_html_and_bad_input_is_one_message(tmp_path):
 # in a real browser
 
 
-def _browser_or_skip():
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.skip(f"no Chromium at {CHROMIUM} (install Debian's chromium, or set MSC_EV_CHROMIUM)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright Python package is not installed (pip install playwright)")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_playwright = _browser_or_skip()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -99,13 +99,9 @@ def _cells_docs(kb, adv):
     return cells_of(kb, adv, True)
 
 
-def _init(dirs, base, top, env):
-    import os
-
-    from ..advisor.kbcache import load_cached
-
-    os.environ.update(env)
-    return {"kb": load_cached(dirs[0], tuple(dirs[1:])), "base": base, "top": top}
+def _init(dirs, env):
+    """A map worker's state: batch's (the knowledge base; the run's base and top arrive as the pool's setup)."""
+    return B._worker_init(dirs, env)
 
 
 def _score(state, item):
