@@ -196,3 +196,12 @@ def test_ask_lists_the_sources_in_the_order_advise_gives(kb, text):
     block = proc.stdout.split("MSC sources", 1)[1].split("Administration routes", 1)[0]
     listed = re.findall(r"^\W*\d+\W+([a-z][a-z-]*-msc)\b", block, flags=re.M)
     assert listed == ids(consult(kb, text), "sources")[:len(listed)] and listed
+
+
+@pytest.mark.parametrize("code, site, nose", [("G20", "brain", True), ("G56.00", "peripheral-nerve", False),
+                                               ("H04.123", "ocular-surface", False)])
+def test_an_icd_code_gets_its_site_and_the_routes_that_reach_it(kb, code, site, nose):
+    adv = consult(kb, code)
+    assert adv.resolution.site == site
+    assert ("intranasal" in ids(adv, "routes")) is nose
+    assert ("topical" in ids(adv, "routes")) is (site == "ocular-surface")
