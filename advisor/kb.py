@@ -12,7 +12,6 @@ import copy
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from . import schema as S

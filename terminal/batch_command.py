@@ -8,7 +8,6 @@ from typing import List, Optional
 
 import typer
 
-from .. import advisor
 from .common import NO_REUSE, no_reuse as core_no_reuse
 from .typer_options import CLINICAL, POPULATION, ROUTE, Command, constraints, option, pick_format, resolved
 from .completion import complete_source

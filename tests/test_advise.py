@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from msc_ev import advisor
 from msc_ev import cli
-from msc_ev.advisor import engine
 from msc_ev.advisor.consult import Constraints, consult, prepare
 from msc_ev.advisor.scoring import combine
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from msc_ev import advisor, cli
 from msc_ev.advisor import kb as K
-from msc_ev.advisor import kbcache, kbtools, limits, yamlio
+from msc_ev.advisor import kbcache, limits, yamlio
 
 ROOT = Path(__file__).resolve().parent.parent
 
