@@ -5,11 +5,14 @@ engine is not fork-safe), ``state = init(*init_args)`` once per worker. :meth:`W
 yields the results in input order while it reads items lazily, with a bounded number in flight,
 so memory does not grow with the input.
 
-Each worker has its own pipe and gets a few items at a time, returning one result per item;
-the parent always knows which item a worker is on. When a worker dies (the engine aborting the
-process, the out-of-memory killer...), that item gets ``on_death(item, reason)`` as its result,
-the other items the worker held are handed out again, and a fresh worker takes its place: the
-batch goes on. A worker whose ``init`` fails stops the pool with :class:`PoolError`.
+Each worker has its own pipe and gets a chunk of items at a time, returning the chunk's results in
+one message (one pickle and one wake-up of the parent per chunk, not per row). Before each item it
+writes the item's sequence number into a word of shared memory, so the parent always knows which item
+a worker is on without a message per row. When a worker dies (the engine aborting the process, the
+out-of-memory killer...), that item gets ``on_death(item, reason)`` as its result, the other items
+the worker held (those it finished but had not sent yet, and those after) are handed out again, and a
+fresh worker takes its place: the batch goes on. A worker whose ``init`` fails stops the pool with
+:class:`PoolError`.
 
 Stopping: workers ignore SIGINT (the parent decides), exit quietly when their pipe closes, and
 are ended with SIGTERM when the parent stops early; there are no queues or semaphores, so no
@@ -19,8 +22,10 @@ result) lets the caller stop the run between two results by raising.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sys
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator
 
@@ -33,7 +38,7 @@ class PoolError(RuntimeError):
     """A worker could not start (its init failed)."""
 
 
-def _worker_main(conn, init, init_args, score):  # pragma: no cover - runs in the child
+def _worker_main(conn, init, init_args, score, on):  # pragma: no cover - runs in the child
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         state = init(*init_args)
@@ -51,12 +56,14 @@ def _worker_main(conn, init, init_args, score):  # pragma: no cover - runs in th
             if chunk[0] == "setup":  # what this run scores with (sent once, before any chunk)
                 state.update(chunk[1])
                 continue
+            out = []
             for seq, item in chunk:
+                on.value = seq  # read by the parent only if this process dies
                 try:
-                    res = ("ok", score(state, item))
+                    out.append((seq, ("ok", score(state, item))))
                 except Exception as exc:  # a scorer bug is that row's problem, not the pool's
-                    res = ("raised", f"{type(exc).__name__}: {exc}"[:500])
-                conn.send((seq, res))
+                    out.append((seq, ("raised", f"{type(exc).__name__}: {exc}"[:500])))
+            conn.send(("done", out))
     except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         pass
     finally:
@@ -65,6 +72,26 @@ def _worker_main(conn, init, init_args, score):  # pragma: no cover - runs in th
         except OSError:
             pass
     os._exit(0)
+
+
+@contextlib.contextmanager
+def _main_not_rerun(*functions):
+    """While a worker starts: hide the parent's main module from ``spawn``, which would otherwise
+    import it again in the child (for ``msc-ev`` that is the whole terminal: Typer, Rich and the
+    commands, about 0.1 s of CPU per worker, for nothing a worker runs). Only when the worker's
+    functions do not live in that module (a script's own worker functions still need it)."""
+    main = sys.modules.get("__main__")
+    if main is None or any(getattr(f, "__module__", None) == "__main__" for f in functions):
+        yield
+        return
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    try:
+        main.__dict__.pop("__file__", None)
+        main.__spec__ = None
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 def death_reason(exitcode: int | None) -> str:
@@ -82,7 +109,8 @@ def death_reason(exitcode: int | None) -> str:
 class _Worker:
     def __init__(self, ctx, init, init_args, score):
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child, init, init_args, score), daemon=True)
+        self.on = ctx.RawValue("q", -1)  # the sequence number of the item the worker is scoring
+        self.proc = ctx.Process(target=_worker_main, args=(child, init, init_args, score, self.on), daemon=True)
         # The child starts with SIGINT ignored (an ignored signal stays ignored across exec, and Python
         # then installs no KeyboardInterrupt handler): a Ctrl-C to the whole process group during a
         # worker's start-up (imports) must not print a traceback. The parent ignores SIGINT only
@@ -92,7 +120,8 @@ class _Worker:
         except ValueError:  # pragma: no cover - not the main thread
             old = None
         try:
-            self.proc.start()
+            with _main_not_rerun(init, score):
+                self.proc.start()
         finally:
             if old is not None:
                 signal.signal(signal.SIGINT, old)
@@ -237,17 +266,17 @@ class WorkerPool:
                 elif msg[0] == "init-error":
                     raise PoolError(f"a batch worker could not start: {msg[1]}")
                 else:
-                    seq, (kind, value) = msg
-                    item = None
-                    if w.inflight and w.inflight[0][0] == seq:
-                        item = w.inflight.popleft()[1]
-                    else:  # pragma: no cover - results come back in the order sent
-                        for i, (s, it) in enumerate(w.inflight):
-                            if s == seq:
-                                item = it
-                                del w.inflight[i]
-                                break
-                    done[seq] = value if kind == "ok" else self.on_raise(item, value)
+                    for seq, (kind, value) in msg[1]:  # a chunk's results, in the order sent
+                        item = None
+                        if w.inflight and w.inflight[0][0] == seq:
+                            item = w.inflight.popleft()[1]
+                        else:  # pragma: no cover - results come back in the order sent
+                            for i, (s, it) in enumerate(w.inflight):
+                                if s == seq:
+                                    item = it
+                                    del w.inflight[i]
+                                    break
+                        done[seq] = value if kind == "ok" else self.on_raise(item, value)
         except (EOFError, OSError):
             pass
 
@@ -258,10 +287,15 @@ class WorkerPool:
             w.stop(True)
             raise PoolError(f"a batch worker could not start: {reason}")
         if w.inflight:
-            seq, item = w.inflight.popleft()
+            # the item it was on (its results of the chunk so far were never sent: they are scored
+            # again, with the items after it)
+            on = w.on.value
+            held = list(w.inflight)
+            at = next((i for i, (seq, _) in enumerate(held) if seq == on), 0)
+            seq, item = held.pop(at)
             done[seq] = self.on_death(item, reason)
             self.deaths += 1
-            retry.extendleft(reversed(w.inflight))
+            retry.extendleft(reversed(held))
             w.inflight.clear()
         w.stop(True)
         i = self.workers.index(w)

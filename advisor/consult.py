@@ -123,12 +123,25 @@ class Advice:
     excluded: list[dict]
     context: list[dict]
     cautions: list[dict]
-    trace: list[dict]
-    references: dict[str, dict]
+    # the recorded trace and the references block as the conclusions hold them (shared by every
+    # advice with these facts, read only): ``trace`` and ``references`` are this advice's own copies,
+    # made when first read (a batch row reads neither)
+    shared_trace: list[dict] = field(repr=False)
+    shared_references: dict[str, dict] = field(repr=False)
     populations: list[dict] = field(default_factory=list)
     facts: list[dict] = field(default_factory=list)  # what was asserted, for why-not and explain
     derived: list[dict] = field(default_factory=list)  # what the rules derived and kept, by id
     disclaimer: str = DISCLAIMER
+
+    @cached_property
+    def trace(self) -> list[dict]:
+        """The firings the engine recorded for these facts, in order (this advice's own copy)."""
+        return [{**t, "matched": list(t["matched"]), "asserted": list(t["asserted"])} for t in self.shared_trace]
+
+    @cached_property
+    def references(self) -> dict[str, dict]:
+        """Every reference the advice cites, by key (this advice's own copy)."""
+        return {k: {**r, "cited_in": dict(r["cited_in"])} for k, r in self.shared_references.items()}
 
     @cached_property
     def relations(self) -> list[dict]:
@@ -964,14 +977,13 @@ def _advice(kb: Knowledge, text: str, res: Resolution, constraints: Constraints,
     cautions = [_caution_json(kb, f, res) for f in found.cautions]
     keys = frozenset(k for c in cautions for k in c["citations"])
     # what as_json hands out is this advice's own (a caller may change it): copies of the shared
-    # entries, one level of lists down; the ranked candidates and the derived facts are shared, read only
+    # entries, one level of lists down (the trace and references when first read); the ranked
+    # candidates and the derived facts are shared, read only
     return Advice(
         text=text, resolution=res, constraints=constraints, recs={a: list(v) for a, v in found.recs.items()},
         excluded=[{**x, "citations": list(x["citations"])} for x in found.excluded],
         context=[{**c, "evidence": list(c["evidence"]), "citations": list(c["citations"])} for c in found.context],
-        cautions=cautions,
-        trace=[{**t, "matched": list(t["matched"]), "asserted": list(t["asserted"])} for t in found.trace],
-        references={k: {**r, "cited_in": dict(r["cited_in"])} for k, r in _references(kb, found, keys).items()},
+        cautions=cautions, shared_trace=found.trace, shared_references=_references(kb, found, keys),
         populations=found.populations, facts=facts, derived=found.derived,
     )
 

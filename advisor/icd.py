@@ -541,6 +541,9 @@ def _connect(db: Path) -> sqlite3.Connection:
 
 _lock = threading.Lock()
 _open: dict[str, Index] = {}
+# the index last handed out, and what chose its directory (the cache settings and the process):
+# a batch row asks for the index several times, and building the path each time cost more than its look-ups
+_last: list = [None, None]
 STATS = {"builds": 0}
 
 
@@ -595,13 +598,19 @@ def index(*, verify: bool = False) -> Index:
 
     ``verify`` (``kb check``) hashes the file even when its stamp is unchanged; an index opened
     on the stamp alone is checked then, and rebuilt if the check fails."""
+    env = os.environ
+    where = (env.get("MSC_EV_CACHE"), env.get("XDG_CACHE_HOME"), env.get("HOME"), os.getpid())
+    if not verify and _last[0] == where:
+        return _last[1]
     db, manifest = _paths()
     key = f"{db}:{os.getpid()}"  # a connection is never used across fork (batch --jobs)
     with _lock:
         idx = _open.get(key)
         if idx is not None and (idx.verified or not verify):
+            _last[:] = where, idx
             return idx
         if idx is not None and idx.path is None:  # built in memory in this process: nothing to check
+            _last[:] = where, idx
             return idx
         idx = None
         if _valid(db, manifest, verify=verify):
@@ -613,6 +622,7 @@ def index(*, verify: bool = False) -> Index:
         if idx is None:
             idx = _fresh(db, manifest)
         _open[key] = idx
+        _last[:] = where, idx
         return idx
 
 
@@ -623,6 +633,7 @@ def forget() -> None:
             if key.endswith(f":{os.getpid()}"):
                 idx.con.close()
         _open.clear()
+        _last[:] = None, None
 
 
 def is_valid(code: str) -> bool:

@@ -134,12 +134,14 @@ def key(kb, facts: list[dict], shared: "Prepared | None" = None) -> bytes:
     """The digest of the knowledge fingerprint and the facts in canonical form. With ``shared`` (the
     remembered facts of a concept, which ``facts`` hold with a few others: the query fact and the
     constraints), the concept's canonical form, written once, is hashed with that of the others."""
-    h = blake2b(digest_size=20, key=fingerprint(kb))
+    fp = fingerprint(kb)
     if shared is None:
+        h = blake2b(digest_size=20, key=fp)
         h.update(b"A" + canonical(facts))
     else:
-        inside = {id(f) for f in shared.facts}
-        h.update(b"C" + shared.canon + b"\0R" + canonical([f for f in facts if id(f) not in inside]))
+        h = shared.hasher(fp)
+        inside = shared.ids
+        h.update(canonical([f for f in facts if id(f) not in inside]))
     return h.digest()
 
 
@@ -165,12 +167,22 @@ def conclusions(kb, facts: list[dict], run: Callable[[], object], shared: "Prepa
 class Prepared:
     """The remembered facts of one concept and their canonical form (read only)."""
 
-    __slots__ = ("facts", "canon", "_part")
+    __slots__ = ("facts", "canon", "ids", "_part", "_hashed")
 
     def __init__(self, facts: list[dict]):
         self.facts = facts
         self.canon = canonical(facts)
+        self.ids = frozenset(id(f) for f in facts)
         self._part = None
+        self._hashed = None  # (fingerprint, the hash with the concept's canonical form fed in)
+
+    def hasher(self, fp: bytes):
+        """A hash keyed with ``fp`` that has read the concept's canonical form (fed once, then copied)."""
+        if self._hashed is None or self._hashed[0] != fp:
+            h = blake2b(digest_size=20, key=fp)
+            h.update(b"C" + self.canon + b"\0R")
+            self._hashed = (fp, h)
+        return self._hashed[1].copy()
 
     def engine_part(self):
         """The facts as the engine gets them (:class:`~msc_ev.advisor.engine.Part`), written once."""

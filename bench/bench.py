@@ -274,7 +274,8 @@ def distinct_rows(kb, n: int) -> list[str]:
     """``n`` distinct disease texts: curated names and synonyms, then ICD-10-CM titles spread over
     the whole code table (every k-th code), none repeated (case-insensitively). Beyond what those
     give (100,000 rows): the titles of the other codes, the inclusion terms of the table and the
-    codes themselves, each as a user could type it."""
+    codes themselves (the billable ones first, then the categories above them), each as a user
+    could type it."""
     from msc_ev.advisor import icd
 
     rows, seen = [], set()
@@ -301,7 +302,7 @@ def distinct_rows(kb, n: int) -> list[str]:
         con = icd.index().con
         more = [t for (t,) in con.execute("SELECT title FROM codes ORDER BY code")]
         more += [t for (t,) in con.execute("SELECT toks FROM terms WHERE kind != 'title' ORDER BY rowid")]
-        more += [c for (c,) in con.execute("SELECT code FROM codes WHERE leaf = 1 ORDER BY code")]
+        more += [c for (c,) in con.execute("SELECT code FROM codes ORDER BY leaf DESC, code")]
         for text in more:
             if len(rows) >= n:
                 break
