@@ -88,6 +88,7 @@ TARGETS = {
     "target_cold_ratio": 1.5,
     "target_consult_p50_ms": 1.8,
     "target_consult_reused_p50_ms": 0.4,
+    "target_resolve_p50_ms": 0.2,
     "target_batch_rows_per_s_jobs2": 2000,
     "target_batch_scaling_jobs2": 0.8,
     "target_scale_ratio_100x": 1.5,

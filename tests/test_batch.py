@@ -616,6 +616,61 @@ def test_a_worker_that_dies_is_an_error_row_and_the_batch_goes_on(kb, tmp_path):
     assert outcome.counts == {"rows": 7, "ok": 4, "unknown": 0, "ambiguous": 1, "error": 2}
 
 
+def test_a_death_mid_chunk_blames_the_row_it_was_on_and_scores_the_rest(kb, tmp_path):
+    # 40 rows: a chunk holds 16, so the poisoned rows fall first, inside and last in their chunks;
+    # the rows a worker finished before dying (their results not yet sent) are scored again
+    names = ["knee oa"] * 40
+    for i in (0, 16, 17, 30, 39):
+        names[i] = "poison"
+    items = B.parse_text("\n".join(names))
+    target = tmp_path / "out.jsonl"
+    outcome = B.run(kb, items, [], fmt="jsonl", output=str(target), jobs=2,
+                    worker=(B._worker_init, _abort_on_poison))
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [r["row"] for r in rows] == list(range(1, 41))
+    assert [r["row"] for r in rows if r["status"] == "error"] == [1, 17, 18, 31, 40]
+    assert {r["status"] for r in rows if r["input"] == "knee oa"} == {"ok"}
+    assert outcome.counts == {"rows": 40, "ok": 35, "unknown": 0, "ambiguous": 0, "error": 5}
+
+
+_MAIN_SCRIPT = """\
+import sys
+from msc_ev.cli import main  # as the msc-ev console script does
+if __name__ == "__main__":
+    sys.path.insert(0, sys.argv[1])
+    import probe
+    from msc_ev import advisor
+    from msc_ev.advisor import batch as B
+    kb = advisor.load_kb()
+    rows = B.run(kb, B.parse_text("knee oa\\nAD\\n"), [], fmt="jsonl", stdout=sys.stdout, jobs=2,
+                 worker=(B._worker_init, probe.score), collect=True).rows
+"""
+
+_PROBE = """\
+import sys
+def score(state, item):
+    return {"row": item.row, "input": item.text, "columns": {}, "status": "ok", "disease_id": None,
+            "disease_name": None, "matched_by": None, "level": None, "sources": [], "routes": [],
+            "engineering": [], "citations": [], "cautions": [],
+            "message": "terminal imported" if "msc_ev.cli" in sys.modules or "typer" in sys.modules else "library only"}
+"""
+
+
+def test_workers_do_not_import_the_terminal_again(tmp_path):
+    # spawn re-runs the parent's main module in each child unless told not to: for msc-ev that is
+    # Typer, Rich and every command, about 0.1 s of CPU per worker
+    import subprocess
+    import sys
+
+    (tmp_path / "main.py").write_text(_MAIN_SCRIPT)
+    (tmp_path / "probe.py").write_text(_PROBE)
+    done = subprocess.run([sys.executable, str(tmp_path / "main.py"), str(tmp_path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(r["row"], r["message"]) for r in rows] == [(1, "library only"), (2, "library only")]
+
+
 # ------------------------------------------------------------------------------ signals
 
 SLOW_NAMES = ["perinatal brain injury", "multiple sclerosis", "knee oa", "acute kidney injury", "AD",
