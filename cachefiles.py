@@ -27,6 +27,16 @@ def discard(tmp) -> None:
         pass
 
 
+_SETTINGS = ("MSC_EV_CACHE", "XDG_CACHE_HOME", "HOME")  # what cache_dir() reads, in its order
+
+
+def cache_settings() -> tuple:
+    """The settings :func:`cache_dir` is chosen by (equal settings, the same directory): cheap to
+    compare, for a caller that remembers what it opened there."""
+    env = os.environ
+    return tuple(env.get(k) for k in _SETTINGS)
+
+
 def cache_dir() -> Path:
     """``$MSC_EV_CACHE/msc-ev``, else ``$XDG_CACHE_HOME/msc-ev``, else ``~/.cache/msc-ev``."""
     base = os.environ.get("MSC_EV_CACHE") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")

@@ -47,7 +47,7 @@ import stat
 from pathlib import Path
 from typing import Iterable
 
-from ..cachefiles import (cache_dir, cache_writable, discard, mark_unwritable, note,  # noqa: F401
+from ..cachefiles import (cache_dir, cache_settings, cache_writable, discard, mark_unwritable, note,  # noqa: F401
                           unwritable_reason, write_cache)
 from .errors import OutputError
 from .echo import inert

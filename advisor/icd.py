@@ -40,7 +40,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fileio import cache_dir, cache_writable, discard, mark_unwritable, note, write_cache
+from .fileio import cache_dir, cache_settings, cache_writable, discard, mark_unwritable, note, write_cache
 from .text import norm
 
 FORMAT = 6  # bump when the layout or the normalisation changes
@@ -598,8 +598,7 @@ def index(*, verify: bool = False) -> Index:
 
     ``verify`` (``kb check``) hashes the file even when its stamp is unchanged; an index opened
     on the stamp alone is checked then, and rebuilt if the check fails."""
-    env = os.environ
-    where = (env.get("MSC_EV_CACHE"), env.get("XDG_CACHE_HOME"), env.get("HOME"), os.getpid())
+    where = (cache_settings(), os.getpid())
     if not verify and _last[0] == where:
         return _last[1]
     db, manifest = _paths()

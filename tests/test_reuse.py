@@ -238,3 +238,17 @@ def test_a_concepts_facts_written_once_for_the_engine_give_the_same_run(kb):
             assert with_part.derived == plain.derived
     with pytest.raises(advisor.EngineError, match="do not hold all of its facts"):
         engine.run(facts[:1], kb.weights, part=shared.engine_part())
+
+
+def test_an_advice_trace_and_references_are_its_own_though_copied_late(kb):
+    # the trace and the references are copied from the shared conclusions when first read: a
+    # caller changing them must not change the next advice with the same facts
+    first = advisor.consult(kb, "perinatal brain injury")
+    want_trace = json.dumps(first.as_json()["trace"])
+    want_refs = json.dumps(first.as_json()["references"], sort_keys=True)
+    first.trace[0]["matched"].append("tampered")
+    first.trace.append({"step": 0})
+    next(iter(first.references.values()))["cited_in"]["tampered"] = 1
+    again = advisor.consult(kb, "perinatal brain injury")
+    assert json.dumps(again.as_json()["trace"]) == want_trace
+    assert json.dumps(again.as_json()["references"], sort_keys=True) == want_refs
